@@ -1,0 +1,64 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+
+let package = Package(
+    name: "loom",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "loom", targets: ["loom"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+    ],
+    targets: [
+        // C shims over Debian's libpng, libjpeg-turbo and libwebp (error handling needs setjmp, which Swift cannot do).
+        .target(
+            name: "CMediaCodecs",
+            linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg"), .linkedLibrary("webp"),
+                             .linkedLibrary("webpdemux"), .linkedLibrary("webpmux"), .linkedLibrary("z")]
+        ),
+        .target(name: "TensorCore"),
+        .target(name: "MediaIO", dependencies: ["TensorCore", "CMediaCodecs"]),
+        .target(name: "Workflow"),
+        .target(name: "Executor", dependencies: ["Workflow"]),
+        .target(name: "FolderPaths"),
+        .target(name: "NodeLibrary", dependencies: ["Workflow", "TensorCore", "MediaIO", "FolderPaths"]),
+        .target(name: "JobQueue", dependencies: ["Workflow"]),
+        .target(name: "JobQueueSQLite", dependencies: ["JobQueue", "Workflow", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(
+            name: "Server",
+            dependencies: [
+                "Workflow", "Executor", "JobQueue", "NodeLibrary", "MediaIO", "FolderPaths",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "loom",
+            dependencies: [
+                "Server", "JobQueueSQLite", "JobQueue", "Workflow",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ]
+        ),
+        .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "Executor"]),
+        .testTarget(name: "JobQueueTests", dependencies: ["JobQueue", "JobQueueSQLite", "Workflow"]),
+        .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TensorCore", "NodeLibrary", "Workflow", "FolderPaths"]),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "JobQueue", "JobQueueSQLite", "Workflow", "NodeLibrary", "MediaIO", "TensorCore", "FolderPaths",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ]
+        ),
+    ]
+)

@@ -1,0 +1,1 @@
+int loom_media_placeholder(void);

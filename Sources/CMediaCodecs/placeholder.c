@@ -1,0 +1,2 @@
+#include "CMediaCodecs.h"
+int loom_media_placeholder(void) { return 0; }

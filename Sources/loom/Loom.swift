@@ -1,0 +1,3 @@
+import ArgumentParser
+import HummingbirdWSClient
+@main struct Loom: ParsableCommand { func run() {} }
