@@ -46,7 +46,7 @@ private struct JSONParser {
     }
 
     mutating func expect(_ literal: StaticString, value: JSONValue) throws -> JSONValue {
-        let count = literal.utf8CodeUnitsCount
+        let count = literal.utf8CodeUnitCount
         guard index + count <= bytes.count else { throw error("Unexpected end of input") }
         let lit = UnsafeBufferPointer(start: literal.utf8Start, count: count)
         for i in 0..<count where bytes[index + i] != lit[i] { throw error("Invalid literal") }

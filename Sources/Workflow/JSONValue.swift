@@ -65,7 +65,7 @@ extension JSONValue {
 }
 
 /// An insertion-ordered JSON object.
-public struct JSONObject: Sendable, Hashable, Sequence {
+public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral {
     public private(set) var keys: [String] = []
     private var storage: [String: JSONValue] = [:]
 
@@ -73,6 +73,10 @@ public struct JSONObject: Sendable, Hashable, Sequence {
 
     public init(_ pairs: [(String, JSONValue)]) {
         for (k, v) in pairs { self[k] = v }
+    }
+
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        for (k, v) in elements { self[k] = v }
     }
 
     public var count: Int { keys.count }
