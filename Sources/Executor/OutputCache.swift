@@ -4,7 +4,8 @@ import Workflow
 ///
 /// A signature is the node's class, its fingerprint and its inputs, with each link replaced by the
 /// interned id of the linked node's own signature, so equal sub-graphs share entries across prompts
-/// and node ids. After each prompt only the entries that prompt used survive.
+/// and node ids (except nodes with a hidden `UNIQUE_ID`, whose id is part of their signature). After
+/// each prompt only the entries that prompt used survive.
 struct OutputCache {
     struct Entry {
         /// Per output slot, the list of values (one per call of the node).
@@ -64,6 +65,8 @@ struct SignatureBuilder {
         let classType = node.classType ?? ""
         var parts: [String] = [classType]
         if let definition = registry[classType] {
+            // A node that reads its own id (hidden UNIQUE_ID) must not share results with other ids.
+            if definition.schema.hidden.contains(.uniqueID) { parts.append("id=" + JSONValue.string(id).jsonString()) }
             if let fingerprint = definition.fingerprint {
                 var constants: [String: JSONValue] = [:]
                 for (name, value) in node.inputs where Link(value) == nil { constants[name] = value }

@@ -53,15 +53,17 @@ public final class PromptExecutor: @unchecked Sendable {
             meta[node] = ["node_id": .string(node), "display_node": .string(node), "parent_node": .null, "real_node_id": .string(node)]
         }
         // Cached output nodes re-emit their UI, which also lands in this prompt's history.
-        for id in request.outputsToExecute where cache[signatures[id]!] != nil {
-            if let ui = cache[signatures[id]!]?.ui {
+        for id in request.outputsToExecute {
+            if let signature = signatures[id], let ui = cache[signature]?.ui {
                 record(id, ui)
                 emit(.executed(node: id, output: ui))
             }
         }
 
-        let order = executionOrder(outputs: request.outputsToExecute, prompt: prompt, isCached: { cache[signatures[$0]!] != nil })
-        var executed: [String] = cachedNodes
+        let order = executionOrder(outputs: request.outputsToExecute, prompt: prompt,
+                                   isCached: { id in signatures[id].map { cache[$0] != nil } ?? false })
+        // ComfyUI's `executed`: nodes run by this prompt (cache hits are reported by `cached` instead).
+        var executed: [String] = []
         for id in order {
             let node = prompt[id]!
             let classType = node.classType ?? ""
@@ -101,14 +103,19 @@ public final class PromptExecutor: @unchecked Sendable {
     }
 
     /// Depth-first post-order from each output: every non-cached ancestor runs before its consumers.
+    ///
+    /// Only links in declared inputs are followed: those are the ones validation checked and
+    /// `resolveInputs` reads, so a stray link in an undeclared input neither runs an unvalidated node
+    /// nor points at a node that does not exist.
     func executionOrder(outputs: [String], prompt: APIPrompt, isCached: (String) -> Bool) -> [String] {
         var order: [String] = []
         var visited: Set<String> = []
         func visit(_ id: String) {
-            guard !visited.contains(id), !isCached(id), let node = prompt[id] else { return }
+            guard !visited.contains(id), let node = prompt[id], !isCached(id) else { return }
             visited.insert(id)
-            for name in node.inputs.keys {
-                if let link = Link(node.inputs[name]!) { visit(link.node) }
+            let schema = node.classType.flatMap { registry[$0]?.schema }
+            for (spec, _) in schema?.declaredInputs ?? [] {
+                if let value = node.inputs[spec.name], let link = Link(value) { visit(link.node) }
             }
             order.append(id)
         }

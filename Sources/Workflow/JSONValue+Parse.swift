@@ -165,14 +165,17 @@ private struct JSONParser {
             case UInt8(ascii: "u"):
                 var scalar = try parseHex4()
                 if (0xD800...0xDBFF).contains(scalar) {
-                    // A high surrogate must be followed by an escaped low surrogate.
+                    // A high surrogate pairs with an immediately following escaped low surrogate; anything
+                    // else leaves it unpaired (U+FFFD) and is parsed on its own by the next iteration.
                     if index + 6 <= bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") {
+                        let resume = index
                         index += 2
                         let low = try parseHex4()
                         if (0xDC00...0xDFFF).contains(low) {
                             scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                         } else {
                             scalar = 0xFFFD
+                            index = resume
                         }
                     } else {
                         scalar = 0xFFFD
@@ -198,11 +201,14 @@ private struct JSONParser {
             }
         }
         var digits = 0
+        let firstDigit = index
         while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
             index += 1
             digits += 1
         }
         guard digits > 0 else { throw error("Invalid number") }
+        // RFC 8259 (and Python's json) refuse leading zeros such as `01`.
+        guard digits == 1 || bytes[firstDigit] != UInt8(ascii: "0") else { throw error("Leading zero in number") }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             isInteger = false
             index += 1

@@ -57,6 +57,20 @@ extension JSONValue {
         }
     }
 
+    /// Python's truthiness of the decoded value (`"false"` is true, `0`, `""`, `[]`, `{}` and null are false).
+    public var isTruthy: Bool {
+        switch self {
+        case .null: return false
+        case .bool(let b): return b
+        case .int(let i): return i != 0
+        case .uint(let u): return u != 0
+        case .double(let d): return d != 0
+        case .string(let s): return !s.isEmpty
+        case .array(let a): return !a.isEmpty
+        case .object(let o): return !o.isEmpty
+        }
+    }
+
     /// Member lookup for objects; `nil` for anything else.
     public subscript(key: String) -> JSONValue? {
         if case .object(let o) = self { return o[key] }

@@ -54,24 +54,39 @@ extension ValidationState {
             case "nan", "+nan", "-nan": return .double(.nan)
             case "inf", "+inf", "infinity", "+infinity": return .double(.infinity)
             case "-inf", "-infinity": return .double(-.infinity)
-            default: return Double(text.replacingUnderscores()).map { .double($0) }
+            default:
+                // Python's float() takes decimal literals only; Swift's Double() would also take hex ("0x1p3").
+                guard !text.contains("x"), !text.hasPrefix("_"), !text.hasSuffix("_"), !text.contains("__") else { return nil }
+                return Double(text.replacingUnderscores()).map { .double($0) }
             }
         default: return nil
         }
     }
 
-    static func truthy(_ value: JSONValue) -> Bool {
+    /// The message of the exception Python's `int()` / `float()` raises for `value`.
+    static func conversionFailure(_ value: JSONValue, to kind: InputSpec.Kind) -> String {
+        let isFloat: Bool
+        if case .float = kind { isFloat = true } else { isFloat = false }
         switch value {
-        case .null: return false
-        case .bool(let b): return b
-        case .int(let i): return i != 0
-        case .uint(let u): return u != 0
-        case .double(let d): return d != 0
-        case .string(let s): return !s.isEmpty
-        case .array(let a): return !a.isEmpty
-        case .object(let o): return !o.isEmpty
+        case .string:
+            return isFloat ? "could not convert string to float: \(pythonRepr(value))"
+                           : "invalid literal for int() with base 10: \(pythonRepr(value))"
+        case .double(let d) where d.isNaN: return "cannot convert float NaN to integer"
+        case .double: return "cannot convert float infinity to integer"
+        default:
+            let typeName: String
+            switch value {
+            case .null: typeName = "NoneType"
+            case .array: typeName = "list"
+            case .object: typeName = "dict"
+            default: typeName = "object"
+            }
+            return isFloat ? "float() argument must be a string or a real number, not '\(typeName)'"
+                           : "int() argument must be a string, a bytes-like object or a real number, not '\(typeName)'"
         }
     }
+
+    static func truthy(_ value: JSONValue) -> Bool { value.isTruthy }
 
     /// Python's `str()` of a JSON-decoded value.
     static func pythonString(_ value: JSONValue) -> String {

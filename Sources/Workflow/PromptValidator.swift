@@ -31,15 +31,17 @@ public struct PromptValidator: Sendable {
                     type: "missing_node_type",
                     message: "Node '\(node.displayTitle)' has no class_type. The workflow may be corrupted or a custom node may be missing.",
                     details: "Node ID '#\(id)'",
-                    extraInfo: ["node_id": .string(id), "class_type": .null, "node_title": .string(node.displayTitle)])
+                    extraInfo: ["node_id": .string(id), "class_type": .null, "node_title": node.title.map { .string($0) } ?? .null])
                 return Outcome(prompt: prompt, goodOutputs: [], nodeErrors: JSONObject(), error: error)
             }
             guard let definition = registry[classType] else {
+                // ComfyUI falls back to the class name here (not `ID #x`), which is what users need to see.
+                let title = node.title ?? classType
                 let error = PromptError(
                     type: "missing_node_type",
-                    message: "Node '\(node.displayTitle)' not found. The custom node may not be installed.",
+                    message: "Node '\(title)' not found. The custom node may not be installed.",
                     details: "Node ID '#\(id)'",
-                    extraInfo: ["node_id": .string(id), "class_type": .string(classType), "node_title": .string(node.displayTitle)])
+                    extraInfo: ["node_id": .string(id), "class_type": .string(classType), "node_title": .string(title)])
                 return Outcome(prompt: prompt, goodOutputs: [], nodeErrors: JSONObject(), error: error)
             }
             if definition.schema.isOutputNode, partialTargets.map({ $0.contains(id) }) ?? true {
@@ -53,7 +55,10 @@ public struct PromptValidator: Sendable {
 
         var state = ValidationState(prompt: prompt, registry: registry)
         var good: [String] = []
-        var failedReasons: [[JSONValue]] = []
+        // Every failed output's reasons: its own errors first, then those of its failing ancestors
+        // (each node's errors once, even when several outputs depend on it).
+        var failedReasons: [JSONValue] = []
+        var reported: Set<String> = []
         var nodeErrors = JSONObject()
         for output in outputs {
             var path: [String] = []
@@ -62,10 +67,9 @@ public struct PromptValidator: Sendable {
                 continue
             }
             let ancestors = state.ancestors(of: output)
-            var reasonsForOutput: [JSONValue] = []
-            for id in prompt.order where ancestors.contains(id) {
-                guard let errors = state.errors[id], !errors.isEmpty else { continue }
-                if id == output { reasonsForOutput = errors }
+            let failing = prompt.order.filter { ancestors.contains($0) && !(state.errors[$0] ?? []).isEmpty }
+            for id in failing {
+                let errors = state.errors[id]!
                 var entry = nodeErrors[id]?.objectValue ?? [
                     "errors": .array(errors), "dependent_outputs": [],
                     "class_type": .string(prompt[id]?.classType ?? ""),
@@ -74,13 +78,14 @@ public struct PromptValidator: Sendable {
                 dependents.append(.string(output))
                 entry["dependent_outputs"] = .array(dependents)
                 nodeErrors[id] = .object(entry)
-                if id != output { reasonsForOutput += errors }
             }
-            failedReasons.append(reasonsForOutput)
+            for id in [output] + failing.filter({ $0 != output }) where reported.insert(id).inserted {
+                failedReasons += state.errors[id] ?? []
+            }
         }
         var outcome = Outcome(prompt: state.prompt, goodOutputs: good, nodeErrors: nodeErrors, error: nil)
         if good.isEmpty {
-            let lines = failedReasons.flatMap { $0 }.map { reason -> String in
+            let lines = failedReasons.map { reason -> String in
                 "\(reason["message"]?.stringValue ?? ""): \(reason["details"]?.stringValue ?? "")"
             }
             outcome.error = PromptError(type: "prompt_outputs_failed_validation", message: "Prompt outputs failed validation",
@@ -191,15 +196,22 @@ struct ValidationState {
             var value = raw
             if case .object(let o) = raw, let wrapped = o["__value__"] { value = wrapped }
             guard let coerced = Self.coerce(value, to: spec.kind) else {
+                let exception = Self.conversionFailure(value, to: spec.kind)
                 nodeErrors.append(Self.error(
                     "invalid_input_type", "Failed to convert an input value to a \(spec.typeName) value",
-                    "\(name), \(Self.pythonRepr(value, quoted: false)), invalid literal",
+                    "\(name), \(Self.pythonString(value)), \(exception)",
                     ["input_name": .string(name), "input_config": inputConfig, "received_value": value,
-                     "exception_message": .string("could not convert \(Self.pythonRepr(value)) to \(spec.typeName)")]))
+                     "exception_message": .string(exception)]))
                 continue
             }
             value = coerced
-            prompt.setInput(node: id, name: name, value: value)
+            // Arrays in a prompt are links, so a list constant keeps its `__value__` wrapper; the
+            // executor unwraps it when handing the value to the node.
+            if case .array = value {
+                prompt.setInput(node: id, name: name, value: ["__value__": value])
+            } else {
+                prompt.setInput(node: id, name: name, value: value)
+            }
             constants[name] = value
             if definition.validatedInputs.contains(name) { continue }
             if let min = spec.minimum, Self.compare(value, min) == .orderedAscending {
@@ -219,7 +231,7 @@ struct ValidationState {
                 if !options.contains(where: { Self.looselyEqual($0, value) }) {
                     let listInfo = options.count > 20 ? "(list of length \(options.count))" : Self.pythonRepr(.array(options))
                     nodeErrors.append(Self.error("value_not_in_list", "Value not in list",
-                                                 "\(name): \(Self.pythonRepr(value, quoted: true)) not in \(listInfo)",
+                                                 "\(name): '\(Self.pythonString(value))' not in \(listInfo)",
                                                  ["input_name": .string(name), "input_config": options.count > 20 ? .null : inputConfig,
                                                   "received_value": value]))
                     continue

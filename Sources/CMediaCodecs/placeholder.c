@@ -1,2 +1,0 @@
-#include "CMediaCodecs.h"
-int loom_media_placeholder(void) { return 0; }

@@ -1,0 +1,39 @@
+import Foundation
+
+extension DataDirectories {
+    /// File extensions whose MIME type is `image/*` (Python's `mimetypes` plus common modern types);
+    /// used to list LoadImage choices like ComfyUI's `filter_files_content_types(files, ["image"])`.
+    public static let imageExtensions: Set<String> = [
+        ".png", ".apng", ".jpg", ".jpeg", ".jpe", ".jfif", ".pjpeg", ".pjp", ".webp", ".gif", ".bmp", ".dib",
+        ".tif", ".tiff", ".ico", ".svg", ".avif", ".heic", ".heif", ".jxl", ".pbm", ".pgm", ".ppm", ".pnm",
+        ".psd", ".tga", ".exr", ".jp2",
+    ]
+
+    /// The LoadImage choices: regular files (symlinks followed) at the top level of `input/` whose
+    /// extension is an image type, sorted by code point like Python's `sorted`.
+    public func inputImages() -> [String] {
+        PathUtilities.listDirectory(input).filter { name in
+            Self.imageExtensions.contains(PathUtilities.pathExtension(name))
+                && PathUtilities.fileStatus(PathUtilities.join(input, name)).isRegular
+        }.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
+    }
+
+    /// Resolves a possibly annotated file reference (`"x.png"`, `"sub/x.png"`, `"x.png [output]"`)
+    /// to an absolute path inside its directory, like ComfyUI's `get_annotated_filepath`.
+    /// - Parameters:
+    ///   - name: the reference as it appears in a prompt.
+    ///   - defaultKind: the directory used when the name carries no annotation.
+    /// - Returns: the resolved absolute path (the file need not exist).
+    /// - Throws: ``PathError`` when the reference escapes its directory or is malformed.
+    public func resolveAnnotated(_ name: String, default defaultKind: FileKind = .input) throws -> String {
+        let (bare, kind) = FileKind.splitAnnotation(name)
+        return try SafePath.resolve(bare, in: directory(for: kind ?? defaultKind))
+    }
+
+    /// Whether an annotated reference names an existing regular file inside its directory
+    /// (ComfyUI's `exists_annotated_filepath`, with containment enforced).
+    public func annotatedFileExists(_ name: String, default defaultKind: FileKind = .input) -> Bool {
+        guard let path = try? resolveAnnotated(name, default: defaultKind) else { return false }
+        return PathUtilities.fileStatus(path).isRegular
+    }
+}

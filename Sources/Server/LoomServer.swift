@@ -1,0 +1,81 @@
+import Executor
+import FolderPaths
+import Hummingbird
+import HummingbirdWebSocket
+import JobQueue
+import Logging
+import NodeLibrary
+import Workflow
+
+/// The composition root of the HTTP server: builds the router, the worker and the WebSocket hub
+/// from a configuration and a queue store.
+public enum LoomServer {
+    public typealias App = Application<RouterResponder<LoomRequestContext>>
+
+    /// Everything built for one server, for the caller to run (and tests to poke at).
+    public struct Built: Sendable {
+        public var application: App
+        public var hub: WebSocketHub
+        public var recovery: RecoveryReport
+    }
+
+    /// Prepares the data directory and the store, then builds the application.
+    ///
+    /// - Parameters:
+    ///   - configuration: the resolved command line.
+    ///   - store: the queue store (SQLite for the standard edition).
+    ///   - registry: the node set; the built-in nodes when `nil`.
+    ///   - onServerRunning: called with the bound port once the server listens.
+    /// - Throws: when the data directory cannot be created or the store cannot recover.
+    public static func build(configuration: ServerConfiguration, store: any QueueStore, registry: NodeRegistry? = nil,
+                             logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws -> Built {
+        try configuration.directories.createLayout()
+        let recovery = try await store.recoverInterrupted(maxAttempts: configuration.maxAttempts, now: currentTimeMillis()) { record in
+            crashFailure(record, attempts: configuration.maxAttempts)
+        }
+        if !recovery.requeued.isEmpty { logger.warning("Re-queued \(recovery.requeued.count) job(s) that were running when Loom stopped") }
+        if !recovery.failed.isEmpty { logger.error("Gave up on \(recovery.failed.count) job(s) that were running during repeated crashes") }
+
+        let environment = NodeEnvironment(directories: configuration.directories, disableMetadata: configuration.disableMetadata)
+        let registry = registry ?? BuiltinNodes.registry(environment)
+        let models = ModelFolderRegistry(directories: configuration.directories)
+        let hub = WebSocketHub()
+        let worker = JobWorker(store: store, executor: PromptExecutor(registry: registry), hub: hub, compute: ComputeThread(),
+                               logger: logger, historyMaxCount: configuration.historyMaxCount,
+                               historyMaxAgeSeconds: configuration.historyMaxAgeSeconds)
+        let highest = try await (store.pending() + store.running()).map(\.job.number).max() ?? -1
+        let intake = PromptIntake(store: store, registry: registry, firstNumber: Int64(max(highest, -1)) + 1)
+
+        let router = Router(context: LoomRequestContext.self)
+        if let token = configuration.token { router.add(middleware: TokenAuthMiddleware(token: token)) }
+        let routes = AliasedRoutes(router: router)
+        let limit = configuration.maxUploadSize
+        PromptController(intake: intake, store: store, worker: worker, bodyLimit: limit).register(routes)
+        JobsController(store: store, worker: worker, bodyLimit: limit).register(routes)
+        InfoController(registry: registry, models: models, store: store, configuration: configuration).register(routes, router: router)
+        FilesController(directories: configuration.directories, maxUploadSize: limit).register(routes)
+
+        let endpoint = WebSocketEndpoint(hub: hub, worker: worker, token: configuration.token, maxUploadSize: limit)
+        var application = Application(
+            router: router,
+            server: .http1WebSocketUpgrade { request, _, _ in await endpoint.shouldUpgrade(request) },
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Loom"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
+            logger: logger)
+        application.addServices(worker)
+        return Built(application: application, hub: hub, recovery: recovery)
+    }
+
+    /// The history result of a job given up after crashing the server `attempts` times.
+    static func crashFailure(_ record: JobRecord, attempts: Int) -> JobResult {
+        let now = currentTimeMillis()
+        let message = "Loom stopped while running this job \(attempts) times; it was not retried again."
+        let error: JSONValue = [
+            "prompt_id": .string(record.id), "node_id": "", "node_type": "", "executed": [],
+            "exception_message": .string(message), "exception_type": "loom.JobAbandoned", "traceback": [],
+            "current_inputs": [:], "current_outputs": [], "timestamp": .int(now),
+        ]
+        return JobResult(outputs: [:], status: ["status_str": "error", "completed": false, "messages": [["execution_error", error]]],
+                         meta: [:])
+    }
+}

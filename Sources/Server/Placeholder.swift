@@ -1,3 +1,0 @@
-import Hummingbird
-import HummingbirdWebSocket
-enum _PlaceholderServer {}

@@ -1,0 +1,6 @@
+import ArgumentParser
+
+/// Benchmarks.
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Measure a ComfyUI-compatible server.", subcommands: [BenchAPI.self])
+}

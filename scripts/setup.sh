@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs what Loom needs to build and run on Debian 12 (the Swift 6.3 toolchain must be on PATH).
+set -euo pipefail
+packages=(libpng-dev libjpeg-dev libwebp-dev libsqlite3-dev pkg-config)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
