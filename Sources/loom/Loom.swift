@@ -13,7 +13,7 @@ struct Loom: AsyncParsableCommand {
     /// ComfyUI's command line has options Loom accepts but does not act on, and `--listen` with an
     /// optional value; both are normalised before ArgumentParser sees the arguments.
     static func main() async {
-        setvbuf(stdout, nil, _IOLBF, 0)  // line-buffered even when redirected, so notices appear in order
+        lineBufferStandardOutput()
         var arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.first.map({ !["bench", "serve", "-h", "--help", "help"].contains($0) }) ?? true {
             arguments = ComfyArguments.normalise(arguments, notice: { print($0) })
@@ -31,4 +31,11 @@ struct Loom: AsyncParsableCommand {
             exit(withError: error)
         }
     }
+}
+
+/// Makes stdout line-buffered even when redirected to a file, so notices and the listening line
+/// appear as they happen.
+private func lineBufferStandardOutput() {
+    nonisolated(unsafe) let out = stdout
+    setvbuf(out, nil, _IOLBF, 0)
 }

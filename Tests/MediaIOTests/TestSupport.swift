@@ -16,7 +16,7 @@ struct TempDir {
         let full = path + "/" + relative
         try! FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent,
                                                  withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: full, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: full, contents: Data(bytes))
     }
 
     func mkdir(_ relative: String) {
@@ -69,7 +69,7 @@ enum PNGBuilder {
     static func png(width: Int, height: Int, bitDepth: UInt8, colorType: UInt8, rows: [[UInt8]],
                     extra: [[UInt8]] = []) -> [UInt8] {
         let ihdr = be32(UInt32(width)) + be32(UInt32(height)) + [bitDepth, colorType, 0, 0, 0]
-        let raw = rows.flatMap { [0] + $0 }
+        let raw: [UInt8] = rows.flatMap { r -> [UInt8] in [0] + r }
         return signature + chunk("IHDR", ihdr) + extra.flatMap { $0 } + chunk("IDAT", zlibStored(raw)) + chunk("IEND", [])
     }
 }
