@@ -13,12 +13,11 @@ struct Loom: AsyncParsableCommand {
     /// ComfyUI's command line has options Loom accepts but does not act on, and `--listen` with an
     /// optional value; both are normalised before ArgumentParser sees the arguments.
     static func main() async {
-        lineBufferStandardOutput()
         var arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.first.map({ !["bench", "serve", "-h", "--help", "help"].contains($0) }) ?? true {
-            arguments = ComfyArguments.normalise(arguments, notice: { print($0) })
+            arguments = ComfyArguments.normalise(arguments, notice: { say($0) })
         } else if arguments.first == "serve" {
-            arguments = ["serve"] + ComfyArguments.normalise(Array(arguments.dropFirst()), notice: { print($0) })
+            arguments = ["serve"] + ComfyArguments.normalise(Array(arguments.dropFirst()), notice: { say($0) })
         }
         do {
             var command = try parseAsRoot(arguments)
@@ -33,9 +32,7 @@ struct Loom: AsyncParsableCommand {
     }
 }
 
-/// Makes stdout line-buffered even when redirected to a file, so notices and the listening line
-/// appear as they happen.
-private func lineBufferStandardOutput() {
-    nonisolated(unsafe) let out = stdout
-    setvbuf(out, nil, _IOLBF, 0)
+/// Writes a line to standard output at once (unbuffered, so it appears even when redirected).
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }

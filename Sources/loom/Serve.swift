@@ -53,7 +53,7 @@ struct Serve: AsyncParsableCommand {
             disableMetadata: disableMetadata, historyMaxCount: historyMaxItems,
             historyMaxAgeSeconds: historyMaxAge.map { Int($0 * 3600) }, argv: CommandLine.arguments, maxAttempts: maxAttempts)
         let built = try await LoomServer.build(configuration: configuration, store: store, logger: logger) { port in
-            print("Loom is listening on http://\(listen):\(port)")
+            say("Loom is listening on http://\(listen):\(port)")
         }
         let group = ServiceGroup(
             configuration: .init(services: [built.application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -28,8 +28,8 @@ enum TokenSetup {
         guard FileManager.default.createFile(atPath: path, contents: Data(token.utf8), attributes: [.posixPermissions: 0o600]) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
         }
-        print("Generated an API token (stored in \(path), mode 0600). Send it as 'Authorization: Bearer <token>':")
-        print(token)
+        say("Generated an API token (stored in \(path), mode 0600). Send it as 'Authorization: Bearer <token>':")
+        say(token)
         return token
     }
 
