@@ -185,8 +185,7 @@ int loom_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, uin
         loom_set_error(err, errlen, "JPEG: dimensions over 65500");
         return LOOM_ERR_TOO_LARGE;
     }
-    if (quality < 1) quality = 1;
-    if (quality > 100) quality = 100;
+    const int clamped_quality = quality < 1 ? 1 : (quality > 100 ? 100 : quality);
     struct jpeg_compress_struct cinfo;
     jpeg_err_ctx ctx;
     memset(&cinfo, 0, sizeof(cinfo));
@@ -213,7 +212,7 @@ int loom_jpeg_encode(const uint8_t *pixels, uint32_t width, uint32_t height, uin
     cinfo.input_components = out_channels;
     cinfo.in_color_space = channels == 1 ? JCS_GRAYSCALE : JCS_RGB;
     jpeg_set_defaults(&cinfo);
-    jpeg_set_quality(&cinfo, quality, TRUE);
+    jpeg_set_quality(&cinfo, clamped_quality, TRUE);
     jpeg_start_compress(&cinfo, TRUE);
     row = malloc((size_t)width * 3);
     if (row == NULL) longjmp(ctx.jump, 1);

@@ -187,8 +187,7 @@ int loom_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, uint
     }
     int size_rc = loom_check_size(width, height, 1, (uint64_t)LOOM_MAX_EDGE * LOOM_MAX_EDGE, err, errlen);
     if (size_rc != LOOM_OK) return size_rc;
-    if (compress_level < 0) compress_level = 0;
-    if (compress_level > 9) compress_level = 9;
+    const int level = compress_level < 0 ? 0 : (compress_level > 9 ? 9 : compress_level);
 
     png_err_ctx ctx = {err, errlen};
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ctx, loom_png_error, loom_png_warning);
@@ -207,7 +206,7 @@ int loom_png_encode(const uint8_t *pixels, uint32_t width, uint32_t height, uint
         return writer.failed ? LOOM_ERR_NOMEM : LOOM_ERR_INVALID;
     }
     png_set_write_fn(png, &writer, loom_png_write, loom_png_flush);
-    png_set_compression_level(png, compress_level);
+    png_set_compression_level(png, level);
     static const int color_types[5] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB,
                                        PNG_COLOR_TYPE_RGB_ALPHA};
     png_set_IHDR(png, info, width, height, 8, color_types[channels], PNG_INTERLACE_NONE,

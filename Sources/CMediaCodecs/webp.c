@@ -66,6 +66,10 @@ static int decode_animated(const uint8_t *data, size_t size, uint64_t max_pixels
         loom_set_error(err, errlen, "WEBP: animation has no frames");
         return LOOM_ERR_INVALID;
     }
+    /* WebPAnimEncoder can leave the VP8X alpha flag unset although frames are transparent:
+     * report alpha when the flag is set or any decoded pixel is not opaque. */
+    for (size_t i = 3; !has_alpha && i < frame_bytes * n; i += 4)
+        if (pixels[i] != 255) has_alpha = 1;
     out->width = info.canvas_width;
     out->height = info.canvas_height;
     out->channels = 4;

@@ -12,8 +12,8 @@ public enum ExecutionEvent: Sendable {
     /// A node is about to run.
     case executing(node: String)
     case progress(node: String, value: Int, max: Int)
-    /// A node produced UI output (also re-sent for cached output nodes).
-    case executed(node: String, output: JSONObject)
+    /// A node produced UI output (also re-sent for cached output nodes, whose output may be `nil`).
+    case executed(node: String, output: JSONObject?)
     case succeeded(timestamp: Int64)
     case failed(ExecutionFailure)
     case interrupted(node: String, nodeType: String, executed: [String], timestamp: Int64)

@@ -53,11 +53,11 @@ public final class PromptExecutor: @unchecked Sendable {
             meta[node] = ["node_id": .string(node), "display_node": .string(node), "parent_node": .null, "real_node_id": .string(node)]
         }
         // Cached output nodes re-emit their UI, which also lands in this prompt's history.
+        // A cached output node without UI output still reports `executed` with a null output.
         for id in request.outputsToExecute {
-            if let signature = signatures[id], let ui = cache[signature]?.ui {
-                record(id, ui)
-                emit(.executed(node: id, output: ui))
-            }
+            guard let signature = signatures[id], let entry = cache[signature] else { continue }
+            if let ui = entry.ui { record(id, ui) }
+            emit(.executed(node: id, output: entry.ui))
         }
 
         let order = executionOrder(outputs: request.outputsToExecute, prompt: prompt,

@@ -9,12 +9,14 @@ extension DataDirectories {
         ".psd", ".tga", ".exr", ".jp2",
     ]
 
-    /// The LoadImage choices: regular files (symlinks followed) at the top level of `input/` whose
-    /// extension is an image type, sorted by code point like Python's `sorted`.
+    /// The LoadImage choices: regular files at the top level of `input/` whose extension is an image
+    /// type, sorted by code point like Python's `sorted`. Symlinks are followed but only listed when
+    /// they stay inside `input/` (the loader refuses the others).
     public func inputImages() -> [String] {
         PathUtilities.listDirectory(input).filter { name in
-            Self.imageExtensions.contains(PathUtilities.pathExtension(name))
-                && PathUtilities.fileStatus(PathUtilities.join(input, name)).isRegular
+            guard Self.imageExtensions.contains(PathUtilities.pathExtension(name)),
+                  let path = try? SafePath.resolve(name, in: input) else { return false }
+            return PathUtilities.fileStatus(path).isRegular
         }.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
     }
 

@@ -47,6 +47,7 @@ public enum LoomServer {
         let intake = PromptIntake(store: store, registry: registry, firstNumber: Int64(max(highest, -1)) + 1)
 
         let router = Router(context: LoomRequestContext.self)
+        router.add(middleware: OriginGuardMiddleware())
         if let token = configuration.token { router.add(middleware: TokenAuthMiddleware(token: token)) }
         let routes = AliasedRoutes(router: router)
         let limit = configuration.maxUploadSize

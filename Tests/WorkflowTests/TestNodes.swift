@@ -28,7 +28,7 @@ final class EventLog: Sendable {
         case .cached(let nodes, _): return "cached[\(nodes.joined(separator: ","))]"
         case .executing(let node): return "executing \(node)"
         case .progress(let node, let value, let max): return "progress \(node) \(value)/\(max)"
-        case .executed(let node, let output): return "executed \(node) \(JSONValue.object(output).jsonString())"
+        case .executed(let node, let output): return "executed \(node) \((output.map(JSONValue.object) ?? .null).jsonString())"
         case .succeeded: return "succeeded"
         case .failed(let f): return "failed \(f.nodeID)"
         case .interrupted(let node, _, _, _): return "interrupted \(node)"

@@ -32,7 +32,7 @@ final class EventRelay {
             send("progress", ["value": .int(Int64(value)), "max": .int(Int64(max)), "prompt_id": pid, "node": .string(node)],
                  broadcastWithoutClient: true)
         case .executed(let node, let output):
-            send("executed", ["node": .string(node), "display_node": .string(node), "output": .object(output), "prompt_id": pid],
+            send("executed", ["node": .string(node), "display_node": .string(node), "output": output.map(JSONValue.object) ?? .null, "prompt_id": pid],
                  broadcastWithoutClient: false)
         case .succeeded(let ts):
             record("execution_success", ["prompt_id": pid, "timestamp": .int(ts)], broadcastWithoutClient: false)

@@ -58,7 +58,7 @@ final class PromptIntake: Sendable {
         // Priority: an explicit number, else the counter (negated for "front").
         let number: Double
         let clientFloat: Bool
-        if let explicit = request["number"]?.doubleValue {
+        if let explicit = request["number"]?.doubleValue, explicit.isFinite {
             number = explicit
             clientFloat = true
         } else {
