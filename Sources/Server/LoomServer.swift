@@ -47,6 +47,7 @@ public enum LoomServer {
         let intake = PromptIntake(store: store, registry: registry, firstNumber: Int64(max(highest, -1)) + 1)
 
         let router = Router(context: LoomRequestContext.self)
+        router.add(middleware: LogRequestsMiddleware(.debug))
         router.add(middleware: OriginGuardMiddleware())
         if let token = configuration.token { router.add(middleware: TokenAuthMiddleware(token: token)) }
         let routes = AliasedRoutes(router: router)
@@ -55,6 +56,11 @@ public enum LoomServer {
         JobsController(store: store, worker: worker, bodyLimit: limit).register(routes)
         InfoController(registry: registry, models: models, store: store, configuration: configuration).register(routes, router: router)
         FilesController(directories: configuration.directories, maxUploadSize: limit).register(routes)
+
+        if let root = configuration.frontEndRoot {
+            // The web frontend's static files (index.html, assets/); registered last, behind the routes.
+            router.add(middleware: FileMiddleware(root, searchForIndexHtml: true, logger: logger))
+        }
 
         let endpoint = WebSocketEndpoint(hub: hub, worker: worker, token: configuration.token, maxUploadSize: limit)
         var application = Application(

@@ -24,6 +24,7 @@ public final class JobWorker: Service, Sendable {
     private let interruptFlag = InterruptFlag()
     private let running = Mutex<Running?>(nil)
     private let pendingFree = Mutex<Bool>(false)
+    private let shuttingDown = Mutex<Bool>(false)
     private let wakeStream: AsyncStream<Void>
     private let wakeContinuation: AsyncStream<Void>.Continuation
 
@@ -64,18 +65,24 @@ public final class JobWorker: Service, Sendable {
 
     public func run() async throws {
         wake()  // jobs recovered from before a restart
-        await cancelWhenGracefulShutdown {
+        await withGracefulShutdownHandler {
             for await _ in self.wakeStream {
+                if self.shuttingDown.withLock({ $0 }) { break }
                 await self.drain()
             }
+        } onGracefulShutdown: {
+            // Stop the running job at its next check; it stays `running` in the store and is
+            // re-queued when the server starts again.
+            self.shuttingDown.withLock { $0 = true }
+            self.interrupt()
+            self.wakeContinuation.finish()
         }
-        interrupt()
         compute.stop()
     }
 
     /// Runs jobs until none is pending.
     private func drain() async {
-        while !Task.isCancelled {
+        while !shuttingDown.withLock({ $0 }) {
             if pendingFree.withLock({ let v = $0; $0 = false; return v }) {
                 executor.clearCache()
             }
@@ -139,6 +146,11 @@ public final class JobWorker: Service, Sendable {
         sink.finish()
         let messages = await relayTask.value
 
+        if state == .cancelled, shuttingDown.withLock({ $0 }) {
+            running.withLock { $0 = nil }
+            logger.notice("Prompt \(promptID) was stopped by shutdown; it will run again when Loom restarts")
+            return
+        }
         let success = state == .completed
         let result = JobResult(
             outputs: outputs,
