@@ -24,6 +24,7 @@ let package = Package(
                              .linkedLibrary("webpdemux"), .linkedLibrary("webpmux"), .linkedLibrary("z")]
         ),
         .target(name: "TensorCore"),
+        .target(name: "Tokenizers", resources: [.copy("Resources/clip")]),
         .target(name: "MediaIO", dependencies: ["TensorCore", "CMediaCodecs"]),
         .target(name: "Workflow"),
         .target(name: "Executor", dependencies: ["Workflow"]),
@@ -49,6 +50,8 @@ let package = Package(
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]
         ),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "Workflow"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Workflow"]),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "Executor"]),
         .testTarget(name: "JobQueueTests", dependencies: ["JobQueue", "JobQueueSQLite", "Workflow"]),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TensorCore", "NodeLibrary", "Workflow", "FolderPaths"]),
