@@ -25,10 +25,19 @@ public struct SHA256: Sendable {
     /// Feeds bytes.
     public mutating func update<C: Collection>(_ bytes: C) where C.Element == UInt8 {
         length &+= UInt64(bytes.count)
-        for b in bytes {
-            buffer.append(b)
-            if buffer.count == 64 { compress(buffer); buffer.removeAll(keepingCapacity: true) }
+        let input = Array(bytes)
+        var i = 0
+        if !buffer.isEmpty {
+            let take = min(64 - buffer.count, input.count)
+            buffer += input[0..<take]
+            i = take
+            if buffer.count == 64 { compress(buffer[...]); buffer.removeAll(keepingCapacity: true) }
         }
+        while input.count - i >= 64 {
+            compress(input[i..<(i + 64)])
+            i += 64
+        }
+        buffer += input[i...]
     }
 
     /// The 32-byte digest; the hasher should not be used afterwards.
@@ -37,7 +46,7 @@ public struct SHA256: Sendable {
         buffer.append(0x80)
         while buffer.count % 64 != 56 { buffer.append(0) }
         for i in (0..<8).reversed() { buffer.append(UInt8(truncatingIfNeeded: bitLength >> (UInt64(i) * 8))) }
-        for start in stride(from: 0, to: buffer.count, by: 64) { compress(buffer[start..<start + 64]) }
+        for start in stride(from: 0, to: buffer.count, by: 64) { compress(buffer[start..<(start + 64)]) }
         buffer.removeAll()
         return h.flatMap { w in (0..<4).map { UInt8(truncatingIfNeeded: w >> (24 - UInt32($0) * 8)) } }
     }

@@ -150,25 +150,31 @@ public enum ImageResampler {
         return [conv2(t + 1), conv1(t), conv1(1 - t), conv2(2 - t)]
     }
 
-    /// Width pass inside the height pass, accumulating like PyTorch's `Interpolate` recursion.
+    /// Width pass, then height pass over the width-pass rows. Each output is
+    /// `Σ_k (Σ_j x[k][j]·wx[j])·wy[k]`, accumulated in the same order as PyTorch's `Interpolate`
+    /// recursion, so the two-pass form gives the same `Float` results as the nested one.
     private static func separable(_ src: UnsafeBufferPointer<Float>, _ g: Geometry, _ r: Region,
                                   _ dst: UnsafeMutableBufferPointer<Float>, _ og: Geometry,
                                   wx: [[(Int, Float)]], wy: [[(Int, Float)]]) {
+        let ow = og.width
+        var rows = [Float](repeating: 0, count: r.height * ow)
         for p in 0..<g.planes {
             let sb = g.base(p) + r.y * g.rowStride + r.x * g.colStride
+            for iy in 0..<r.height {
+                let row = sb + iy * g.rowStride
+                for ox in 0..<ow {
+                    let taps = wx[ox]
+                    var t = src[row + taps[0].0 * g.colStride] * taps[0].1
+                    for j in 1..<taps.count { t = t + src[row + taps[j].0 * g.colStride] * taps[j].1 }
+                    rows[iy * ow + ox] = t
+                }
+            }
             let db = og.base(p)
             for oy in 0..<og.height {
-                for ox in 0..<og.width {
-                    var acc: Float = 0
-                    for (k, (iy, wyv)) in wy[oy].enumerated() {
-                        let row = sb + iy * g.rowStride
-                        var t: Float = 0
-                        for (j, (ix, wxv)) in wx[ox].enumerated() {
-                            let v = src[row + ix * g.colStride] * wxv
-                            t = j == 0 ? v : t + v
-                        }
-                        acc = k == 0 ? t * wyv : acc + t * wyv
-                    }
+                let taps = wy[oy]
+                for ox in 0..<ow {
+                    var acc = rows[taps[0].0 * ow + ox] * taps[0].1
+                    for k in 1..<taps.count { acc = acc + rows[taps[k].0 * ow + ox] * taps[k].1 }
                     dst[db + oy * og.rowStride + ox * og.colStride] = acc
                 }
             }

@@ -42,3 +42,6 @@ extension NodeInvocation {
         return t
     }
 }
+
+/// ComfyUI's `MAX_RESOLUTION`, the upper bound of size widgets.
+let maxResolution: Int64 = 16384

@@ -100,6 +100,24 @@ import Testing
         #expect(try decodeImage(rgba)[0].channels == 3)
     }
 
+    @Test func jpegExifOrientationIsApplied() throws {
+        // 16x8: left half red, right half blue; EXIF orientation 6 (rotate 90° clockwise to display).
+        let pixels = (0..<(16 * 8)).flatMap { p -> [UInt8] in p % 16 < 8 ? [255, 0, 0] : [0, 0, 255] }
+        let jpeg = try encodeJPEG(pixels, width: 16, height: 8, channels: 3, quality: 95)
+        let tiff: [UInt8] = [0x49, 0x49, 0x2A, 0x00, 0x08, 0x00, 0x00, 0x00, 0x01, 0x00,
+                             0x12, 0x01, 0x03, 0x00, 0x01, 0x00, 0x00, 0x00, 0x06, 0x00, 0x00, 0x00, 0, 0, 0, 0]
+        let payload = Array("Exif".utf8) + [0, 0] + tiff
+        let app1: [UInt8] = [0xFF, 0xE1, UInt8((payload.count + 2) >> 8), UInt8((payload.count + 2) & 0xFF)] + payload
+        let oriented = Array(jpeg.prefix(2)) + app1 + Array(jpeg.dropFirst(2))
+        let frame = try decodeImage(oriented)[0]
+        #expect(frame.width == 8 && frame.height == 16)
+        let px = frame.pixels
+        #expect(px[(2 * 8 + 4) * 3] > 200 && px[(2 * 8 + 4) * 3 + 2] < 60)   // top: red
+        #expect(px[(13 * 8 + 4) * 3] < 60 && px[(13 * 8 + 4) * 3 + 2] > 200) // bottom: blue
+        let raw = try decodeImage(oriented, applyOrientation: false)[0]
+        #expect(raw.width == 16 && raw.height == 8)
+    }
+
     @Test func webpStillLosslessIsExact() throws {
         let pixels = PNGCodecTests.gradient(width: 9, height: 5, channels: 4)
         let webp = try encodeWEBP(pixels, width: 9, height: 5, channels: 4, lossless: true)

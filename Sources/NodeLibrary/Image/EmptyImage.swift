@@ -31,6 +31,3 @@ enum EmptyImageNode {
         }
     }
 }
-
-/// ComfyUI's `MAX_RESOLUTION`.
-let maxResolution: Int64 = 16384

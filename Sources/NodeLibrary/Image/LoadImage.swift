@@ -30,8 +30,9 @@ enum LoadImageNode {
                 return .string(digest)
             },
             validate: { constants in
-                guard let name = constants["image"]?.stringValue else {
-                    return ValidationFailure(inputName: "image", reason: "Invalid image file: \(constants["image"]?.jsonString() ?? "None")")
+                guard let value = constants["image"] else { return nil } // linked: checked when it runs
+                guard let name = value.stringValue else {
+                    return ValidationFailure(inputName: "image", reason: "Invalid image file: \(value.jsonString())")
                 }
                 if directories.annotatedFileExists(name) { return nil }
                 return ValidationFailure(inputName: "image", reason: "Invalid image file: \(name)")
