@@ -58,6 +58,7 @@ struct Serve: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(services: [built.application], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        try? directories.wipeTemp()  // ComfyUI clears temp/ at shutdown as well as at start
     }
 
     static func absolute(_ path: String) -> String {
