@@ -25,6 +25,7 @@ let package = Package(
         ),
         .target(name: "TensorCore"),
         .target(name: "Tokenizers", resources: [.copy("Resources/clip")]),
+        .target(name: "Checkpoints", dependencies: ["TensorCore"]),
         .target(name: "MediaIO", dependencies: ["TensorCore", "CMediaCodecs"]),
         .target(name: "Workflow"),
         .target(name: "Executor", dependencies: ["Workflow"]),
@@ -51,6 +52,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "Workflow"]),
+        .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TensorCore", "Workflow"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Workflow"]),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "Executor"]),
         .testTarget(name: "JobQueueTests", dependencies: ["JobQueue", "JobQueueSQLite", "Workflow"]),
