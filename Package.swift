@@ -23,7 +23,14 @@ let package = Package(
             linkerSettings: [.linkedLibrary("png"), .linkedLibrary("jpeg"), .linkedLibrary("webp"),
                              .linkedLibrary("webpdemux"), .linkedLibrary("webpmux"), .linkedLibrary("z")]
         ),
-        .target(name: "TensorCore"),
+        .target(name: "TensorCore", swiftSettings: [.unsafeFlags(["-O"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        .target(
+            name: "TensorCPU", dependencies: ["TensorCore", "CBLAS", "CDNNL"],
+            // Numeric kernels are optimised even in debug builds: unoptimised Swift loops are 10-100x slower.
+            swiftSettings: [.unsafeFlags(["-O"])]
+        ),
         .target(name: "Tokenizers", resources: [.copy("Resources/clip")]),
         .target(name: "Checkpoints", dependencies: ["TensorCore"]),
         .target(name: "MediaIO", dependencies: ["TensorCore", "CMediaCodecs"]),
@@ -52,6 +59,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "Workflow"]),
+        .testTarget(name: "TensorCPUTests", dependencies: ["TensorCPU", "TensorCore"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TensorCore", "Workflow"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Workflow"]),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "Executor"]),

@@ -43,18 +43,45 @@ enum TorchAVX2Math {
     /// using rounding to odd", IEEE Transactions on Computers 57(4), 2008.
     @inline(__always)
     static func fma32(_ a: F8, _ b: F8, _ c: F8) -> F8 {
-        let product = D8(a) * D8(b)
-        let addend = D8(c)
+        let product = widen(a) * widen(b)
+        let addend = widen(c)
         let sum = product + addend
         let productPart = sum - addend
         let residual = (product - productPart) + (addend - (sum - productPart))
         let sumBits = unsafeBitCast(sum, to: L8.self)
         let residualBits = unsafeBitCast(residual, to: L8.self)
         // Inexact and even: step one ulp towards the exact value (away from zero if the signs agree).
+        // Branch-free integer masks: the stdlib's mask `replacing` is a per-lane loop.
         let step = ((sumBits ^ residualBits) &>> 63) | 1
-        let needsStep = (residual .!= 0) .& ((sumBits & 1) .== 0)
-        let odd = sumBits &+ L8(repeating: 0).replacing(with: step, where: needsStep)
-        return F8(unsafeBitCast(odd, to: D8.self))
+        let inexact = ((residualBits & .max) &+ .max) &>> 63  // all ones where residual != ±0
+        let even = (sumBits & 1) &- 1  // all ones where the last bit is 0
+        return narrow(unsafeBitCast(sumBits &+ (step & inexact & even), to: D8.self))
+    }
+
+    /// Lane-wise float → double (spelled out lane by lane: the generic SIMD conversion is not vectorised).
+    @inline(__always)
+    static func widen(_ a: F8) -> D8 {
+        D8(Double(a[0]), Double(a[1]), Double(a[2]), Double(a[3]), Double(a[4]), Double(a[5]), Double(a[6]), Double(a[7]))
+    }
+
+    /// Lane-wise double → float, rounding to nearest.
+    @inline(__always)
+    static func narrow(_ a: D8) -> F8 {
+        F8(Float(a[0]), Float(a[1]), Float(a[2]), Float(a[3]), Float(a[4]), Float(a[5]), Float(a[6]), Float(a[7]))
+    }
+
+    /// Exact int → float for |k| < 2^22 (magic-number conversion).
+    @inline(__always)
+    static func float(_ k: I8) -> F8 {
+        unsafeBitCast(k &+ 0x4B40_0000, to: F8.self) - 12_582_912  // 1.5 · 2^23
+    }
+
+    /// Lane select with an all-ones / all-zeros integer mask.
+    @inline(__always)
+    static func select(_ mask: I8, _ ifSet: F8, _ otherwise: F8) -> F8 {
+        let a = unsafeBitCast(ifSet, to: I8.self)
+        let b = unsafeBitCast(otherwise, to: I8.self)
+        return unsafeBitCast((a & mask) | (b & ~mask), to: F8.self)
     }
 
     @inline(__always)
@@ -64,12 +91,12 @@ enum TorchAVX2Math {
     @inline(__always)
     static func log(_ x: F8) -> F8 {
         let bits = unsafeBitCast(x, to: I8.self)
-        var exponent = F8((bits &>> 23) &- 126)
-        var m = unsafeBitCast((bits & ~0x7F80_0000) | 0x3F00_0000, to: F8.self)  // mantissa in [0.5, 1)
-        let below = m .< sqrtHalf
-        let zero = F8(repeating: 0)
-        exponent -= zero.replacing(with: 1, where: below)
-        m = (m - 1) + zero.replacing(with: m, where: below)
+        let mBits = (bits & ~0x7F80_0000) | 0x3F00_0000
+        var m = unsafeBitCast(mBits, to: F8.self)  // mantissa in [0.5, 1)
+        // m < √½ (both positive, so compare bit patterns; the difference cannot overflow).
+        let below = (mBits &- Int32(bitPattern: sqrtHalf.bitPattern)) &>> 31
+        let exponent = float((bits &>> 23) &- 126 &+ below)  // e - 1 where m < √½
+        m = (m - 1) + select(below, m, F8(repeating: 0))
         let z = m * m
         var y = F8(repeating: logP.0)
         y = fma32(y, m, logP.1)
@@ -91,10 +118,13 @@ enum TorchAVX2Math {
     @inline(__always)
     static func sincos(_ x: F8) -> (sin: F8, cos: F8) {
         let scaled = x * fourOverPi
-        var octant = I8()
-        for lane in 0..<8 { octant[lane] = Int32(scaled[lane]) }  // truncation (lanes are >= 0)
+        // Truncation (lanes are >= 0 and < 2^22): round to nearest with the 2^23 trick, minus one if that rounded up.
+        let magic = scaled + 0x1p23
+        let nearest = magic - 0x1p23
+        let roundedUp = unsafeBitCast(scaled - nearest, to: I8.self) &>> 31
+        var octant = unsafeBitCast(magic, to: I8.self) &- 0x4B00_0000 &+ roundedUp
         octant = (octant &+ 1) & ~1
-        let y = F8(octant)
+        let y = float(octant)
         // The first two parts of π/4 have few bits: y * part is exact, so the fused form equals the plain one.
         var r = x + y * minusPiOver4A
         r = r + y * minusPiOver4B
@@ -112,9 +142,9 @@ enum TorchAVX2Math {
         s = s * z
         s = fma32(s, r, r)
 
-        let swap = (octant & 2) .!= 0
-        var sinValue = s.replacing(with: c, where: swap)
-        var cosValue = c.replacing(with: s, where: swap)
+        let swap = 0 &- ((octant &>> 1) & 1)
+        var sinValue = select(swap, c, s)
+        var cosValue = select(swap, s, c)
         // Sign flips are XORs of the sign bit, as in the vector code (so +0 becomes -0).
         let sinSign = (octant & 4) &<< 29
         let cosSign = (~(octant &- 2) & 4) &<< 29
