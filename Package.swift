@@ -58,7 +58,7 @@ let package = Package(
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]
         ),
-        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "Workflow"]),
+        .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "Workflow", "FolderPaths"]),
         .testTarget(name: "TensorCPUTests", dependencies: ["TensorCPU", "TensorCore"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TensorCore", "Workflow"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Workflow"]),

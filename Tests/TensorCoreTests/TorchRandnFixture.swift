@@ -1,3 +1,4 @@
+import FolderPaths
 import Foundation
 import Testing
 import Workflow
@@ -48,7 +49,7 @@ enum TorchRandnFixture {
             let bits = value.bitPattern
             for shift in [0, 8, 16, 24] as [UInt32] { bytes.append(UInt8(truncatingIfNeeded: bits >> shift)) }
         }
-        #expect(TestSHA256.hex(bytes) == sha, "\(label): sha256", sourceLocation: sourceLocation)
+        #expect(SHA256.hex(bytes) == sha, "\(label): sha256", sourceLocation: sourceLocation)
     }
 
     static func hex8(_ bits: UInt32) -> String {

@@ -25,7 +25,7 @@ struct JobsController {
         }
         routes.apiOnly(.post, "/jobs/cancel") { request, _ in
             let body: JSONValue?
-            do { body = try await request.jsonBody(limit: bodyLimit) } catch {
+            do { body = try await request.jsonBody(limit: bodyLimit) } catch is JSONParseError {
                 return .error("Request body must be valid JSON", status: .badRequest)
             }
             guard let ids = body?["job_ids"]?.arrayValue else { return .error("job_ids must be a list", status: .badRequest) }

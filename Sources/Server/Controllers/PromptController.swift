@@ -26,7 +26,7 @@ struct PromptController {
             ])
         }
         routes.post("/queue") { request, _ in
-            let body = try? await request.jsonBody(limit: bodyLimit)
+            let body = try await request.lenientJSONBody(limit: bodyLimit)
             if body?["clear"]?.isTruthy == true { _ = try await store.clearPending() }
             if let ids = body?["delete"]?.arrayValue {
                 _ = try await store.deletePending(ids: ids.compactMap(\.stringValue))
@@ -36,12 +36,12 @@ struct PromptController {
         }
         routes.post("/interrupt") { request, _ in
             // ComfyUI tolerates an empty or non-JSON body here.
-            let body = try? await request.jsonBody(limit: bodyLimit)
+            let body = try await request.lenientJSONBody(limit: bodyLimit)
             worker.interrupt(promptID: body?["prompt_id"]?.stringValue)
             return .empty
         }
         routes.post("/free") { request, _ in
-            let body = try? await request.jsonBody(limit: bodyLimit)
+            let body = try await request.lenientJSONBody(limit: bodyLimit)
             if body?["unload_models"]?.isTruthy == true || body?["free_memory"]?.isTruthy == true {
                 worker.requestFree()
             }
@@ -66,7 +66,7 @@ struct PromptController {
             return .json([id: JobFormatting.historyEntry(record)])
         }
         routes.post("/history") { request, _ in
-            let body = try? await request.jsonBody(limit: bodyLimit)
+            let body = try await request.lenientJSONBody(limit: bodyLimit)
             if body?["clear"]?.isTruthy == true { try await store.clearHistory() }
             if let ids = body?["delete"]?.arrayValue { try await store.deleteHistory(ids: ids.compactMap(\.stringValue)) }
             return .empty

@@ -31,6 +31,17 @@ extension Request {
         return try JSONValue.parse(buffer.readableBytesView)
     }
 
+    /// Like ``jsonBody(limit:)``, but a malformed body reads as `nil` (the routes where ComfyUI
+    /// tolerates any body). A body over the limit still throws, so it is answered with 413.
+    /// - Throws: `NIOTooManyBytesError` past the limit.
+    func lenientJSONBody(limit: Int) async throws -> JSONValue? {
+        do {
+            return try await jsonBody(limit: limit)
+        } catch is JSONParseError {
+            return nil
+        }
+    }
+
     /// A query parameter, percent-decoded.
     func query(_ name: String) -> String? { uri.queryParameters.get(name) }
 }
