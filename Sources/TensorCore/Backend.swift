@@ -1,0 +1,105 @@
+/// The closed set of operations the models are written in.
+///
+/// ``ReferenceBackend`` defines every op with plain loops and is the specification; fast backends
+/// (TensorCPU's `CPUBackend`) must agree with it within the tolerances of the op harness. Inputs may
+/// be any views (strided, broadcast, offset) of any float dtype; outputs are new contiguous float32
+/// tensors unless an op says otherwise. Shape errors are programming errors (models validate
+/// checkpoint shapes when loading) and stop with a precondition failure naming the op and shapes.
+///
+/// Backends run compute on the calling thread: call them from a compute thread, never from an event
+/// loop or the cooperative pool.
+public protocol Backend: Sendable {
+    /// Batched matrix product `a[..., m, k] · b[..., k, n]`, broadcasting the batch dimensions.
+    func matmul(_ a: Tensor, _ b: Tensor) -> Tensor
+
+    /// `x[..., in] · weightᵀ + bias` with PyTorch's `weight[out, in]` layout.
+    func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor
+
+    /// Convolution over 1, 2 or 3 spatial dimensions, NC[D]HW input and `[out, in/groups, k...]` weight.
+    func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: [Int], padding: [Int], dilation: [Int],
+                     groups: Int) -> Tensor
+
+    /// Group normalisation of `x[N, C, ...]` over `groups` channel groups, with optional per-channel affine.
+    func groupNorm(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, epsilon: Float) -> Tensor
+
+    /// Layer normalisation over the last dimension, with optional affine.
+    func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, epsilon: Float) -> Tensor
+
+    /// Softmax over the last dimension.
+    func softmax(_ x: Tensor) -> Tensor
+
+    /// Scaled dot-product attention: `q[B, H, Lq, D]`, `k[B, H, Lk, D]`, `v[B, H, Lk, Dv]` →
+    /// `[B, H, Lq, Dv]`; `mask` is added to the scores (broadcast to `[B, H, Lq, Lk]`); `scale`
+    /// defaults to `1/sqrt(D)`.
+    func attention(query: Tensor, key: Tensor, value: Tensor, mask: Tensor?, scale: Float?) -> Tensor
+
+    func unary(_ op: UnaryOp, _ x: Tensor) -> Tensor
+
+    /// Elementwise op with NumPy broadcasting.
+    func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor) -> Tensor
+
+    /// `x · scale + shift` elementwise with scalar constants.
+    func affine(_ x: Tensor, scale: Float, shift: Float) -> Tensor
+
+    /// Reduction over `dims`, keeping them as size 1 when `keepDims`.
+    func reduce(_ op: ReduceOp, _ x: Tensor, dims: [Int], keepDims: Bool) -> Tensor
+
+    /// Rows of `table[vocab, dim]` for the int64 `ids[...]` → `[..., dim]`.
+    func embedding(_ ids: Tensor, table: Tensor) -> Tensor
+
+    /// Resizes the last two dimensions of `x[N, C, H, W]` to `size` (PyTorch `F.interpolate`,
+    /// `align_corners=False`).
+    func interpolate(_ x: Tensor, size: (height: Int, width: Int), mode: InterpolationMode) -> Tensor
+
+    /// A dense float32 copy of any view (materialises permutes, slices and broadcasts).
+    func contiguous(_ x: Tensor) -> Tensor
+}
+
+public enum UnaryOp: String, Sendable, CaseIterable {
+    /// GELU, erf form (PyTorch's default).
+    case gelu
+    /// GELU, tanh approximation.
+    case geluTanh
+    case silu
+    /// `x · sigmoid(1.702 x)` (CLIP).
+    case quickGelu
+    case sigmoid
+    case tanh
+    case exp
+    case sqrt
+    case negate
+}
+
+public enum BinaryOp: String, Sendable, CaseIterable {
+    case add, subtract, multiply, divide, maximum, minimum
+}
+
+public enum ReduceOp: String, Sendable, CaseIterable {
+    case sum, mean, max, min
+}
+
+public enum InterpolationMode: String, Sendable, CaseIterable {
+    /// PyTorch `nearest` (floor of the scaled index).
+    case nearest
+    /// PyTorch `nearest-exact`.
+    case nearestExact
+    case bilinear
+}
+
+extension Backend {
+    public func add(_ a: Tensor, _ b: Tensor) -> Tensor { binary(.add, a, b) }
+    public func multiply(_ a: Tensor, _ b: Tensor) -> Tensor { binary(.multiply, a, b) }
+}
+
+/// The shape two tensors broadcast to (NumPy rules), or `nil` if they do not.
+public func broadcastShape(_ a: [Int], _ b: [Int]) -> [Int]? {
+    let rank = max(a.count, b.count)
+    var out = [Int](repeating: 1, count: rank)
+    for i in 0..<rank {
+        let x = i < rank - a.count ? 1 : a[i - (rank - a.count)]
+        let y = i < rank - b.count ? 1 : b[i - (rank - b.count)]
+        guard x == y || x == 1 || y == 1 else { return nil }
+        out[i] = x == 1 ? y : x
+    }
+    return out
+}

@@ -1,0 +1,139 @@
+extension Tensor {
+    /// The elements as float32 in row-major order (converted from the tensor's dtype; a copy).
+    public var scalars: [Float] {
+        get {
+            let source = dtype == .float32 && isContiguous ? self : contiguous(as: .float32)
+            return [Float](UnsafeBufferPointer(start: source.baseAddress.assumingMemoryBound(to: Float.self), count: count))
+        }
+        set {
+            precondition(newValue.count == count, "\(newValue.count) scalars for shape \(shape)")
+            self = Tensor(shape: shape, scalars: newValue)
+        }
+    }
+
+    /// The elements as Int64 in row-major order (floats are truncated).
+    public var int64Values: [Int64] {
+        if dtype == .int64 {
+            let source = isContiguous ? self : contiguous()
+            return [Int64](UnsafeBufferPointer(start: source.baseAddress.assumingMemoryBound(to: Int64.self), count: count))
+        }
+        return scalars.map { Int64($0) }
+    }
+
+    /// Calls `body` with the elements as contiguous float32 (copying and converting only when needed).
+    public func withFloats<R>(_ body: (UnsafeBufferPointer<Float>) throws -> R) rethrows -> R {
+        let source = dtype == .float32 && isContiguous ? self : contiguous(as: .float32)
+        return try body(UnsafeBufferPointer(start: source.baseAddress.assumingMemoryBound(to: Float.self), count: count))
+    }
+
+    /// Calls `body` with writable contiguous float32 elements, first making this tensor a float32,
+    /// contiguous, uniquely owned, writable copy if it is not one already.
+    public mutating func withMutableFloats<R>(_ body: (UnsafeMutableBufferPointer<Float>) throws -> R) rethrows -> R {
+        if dtype != .float32 || !isContiguous || storage.isReadOnly || !isKnownUniquelyReferenced(&storage) {
+            self = contiguous(as: .float32, forceCopy: true)
+        }
+        return try body(UnsafeMutableBufferPointer(start: baseAddress.assumingMemoryBound(to: Float.self), count: count))
+    }
+
+    /// A dense row-major copy, optionally converted to `dtype`. Returns `self` when already dense in
+    /// that dtype and no copy is forced.
+    public func contiguous(as target: DType? = nil, forceCopy: Bool = false) -> Tensor {
+        let target = target ?? dtype
+        if target == dtype && isContiguous && !forceCopy { return self }
+        let out = Tensor(zeros: shape, dtype: target)
+        let n = count
+        guard n > 0 else { return out }
+        let dst = out.baseAddress
+        if target == dtype {
+            let size = dtype.byteSize
+            var i = 0
+            forEachOffset { src in
+                (dst + i * size).copyMemory(from: storage.pointer + src * size, byteCount: size)
+                i += 1
+            }
+        } else {
+            var i = 0
+            let src = storage.pointer
+            forEachOffset { at in
+                ElementConversion.store(ElementConversion.load(src, at, dtype), into: dst, i, target)
+                i += 1
+            }
+        }
+        return out
+    }
+
+    /// Converts to another dtype (a contiguous copy; `self` if the dtype is already `target`).
+    public func converted(to target: DType) -> Tensor {
+        target == dtype ? self : contiguous(as: target)
+    }
+
+    /// Visits every element's storage offset (in elements) in row-major order.
+    @inlinable
+    func forEachOffset(_ visit: (Int) -> Void) {
+        let n = count
+        guard n > 0 else { return }
+        let rank = shape.count
+        if rank == 0 {
+            visit(offset)
+            return
+        }
+        var index = [Int](repeating: 0, count: rank)
+        var position = offset
+        let innerSize = shape[rank - 1]
+        let innerStride = strides[rank - 1]
+        var done = 0
+        while done < n {
+            var p = position
+            for _ in 0..<innerSize {
+                visit(p)
+                p += innerStride
+            }
+            done += innerSize
+            // Advance the outer index.
+            var d = rank - 2
+            while d >= 0 {
+                index[d] += 1
+                position += strides[d]
+                if index[d] < shape[d] { break }
+                position -= strides[d] * shape[d]
+                index[d] = 0
+                d -= 1
+            }
+            if d < 0 { break }
+        }
+    }
+}
+
+/// Scalar loads and stores across dtypes (round-to-nearest-even for narrowing float conversions).
+enum ElementConversion {
+    @inline(__always)
+    static func load(_ base: UnsafeMutableRawPointer, _ index: Int, _ dtype: DType) -> Float {
+        switch dtype {
+        case .float32: return base.load(fromByteOffset: index * 4, as: Float.self)
+        case .float16: return Float(base.load(fromByteOffset: index * 2, as: Float16.self))
+        case .bfloat16: return Float(bitPattern: UInt32(base.load(fromByteOffset: index * 2, as: UInt16.self)) << 16)
+        case .int64: return Float(base.load(fromByteOffset: index * 8, as: Int64.self))
+        case .uint8: return Float(base.load(fromByteOffset: index, as: UInt8.self))
+        }
+    }
+
+    @inline(__always)
+    static func store(_ value: Float, into base: UnsafeMutableRawPointer, _ index: Int, _ dtype: DType) {
+        switch dtype {
+        case .float32: base.storeBytes(of: value, toByteOffset: index * 4, as: Float.self)
+        case .float16: base.storeBytes(of: Float16(value), toByteOffset: index * 2, as: Float16.self)
+        case .bfloat16: base.storeBytes(of: bfloat16Bits(value), toByteOffset: index * 2, as: UInt16.self)
+        case .int64: base.storeBytes(of: Int64(value), toByteOffset: index * 8, as: Int64.self)
+        case .uint8: base.storeBytes(of: UInt8(max(0, min(255, value))), toByteOffset: index, as: UInt8.self)
+        }
+    }
+
+    /// float32 → bfloat16 bits, rounding to nearest even (NaN stays NaN).
+    @inline(__always)
+    static func bfloat16Bits(_ value: Float) -> UInt16 {
+        let bits = value.bitPattern
+        if value.isNaN { return UInt16(truncatingIfNeeded: (bits >> 16) | 0x40) }
+        let rounding: UInt32 = 0x7FFF + ((bits >> 16) & 1)
+        return UInt16(truncatingIfNeeded: (bits &+ rounding) >> 16)
+    }
+}
