@@ -22,6 +22,10 @@ extension JobRecord {
         case .requeue:
             state = .pending
             startTime = nil
+        case .release(let attempts):
+            state = .pending
+            self.attempts = attempts
+            startTime = nil
         case .delete, .none:
             break
         }

@@ -7,6 +7,7 @@
 /// | pending   | ``claim(now:)``                | running (`attempts + 1`)             |
 /// | running   | ``finish(as:now:)``            | completed / failed / cancelled       |
 /// | running   | ``recover(maxAttempts:now:)``  | pending if `attempts < maxAttempts`, else failed |
+/// | running   | ``release()``                  | pending (`attempts − 1`: the run did not count) |
 /// | pending   | ``removeFromQueue()``          | deleted                              |
 /// | finished  | ``removeFromHistory()``        | deleted                              |
 ///
@@ -24,6 +25,8 @@ public struct JobStateMachine: Sendable, Equatable {
         case finish(JobState, endTime: Int64)
         /// Put the job back to pending, keeping its `number` and `sequence`, and clear its start time.
         case requeue
+        /// Put the job back to pending with this attempt count (the stopped run is not counted).
+        case release(attempts: Int)
         /// Remove the job from the store.
         case delete
         /// Nothing to do.
@@ -89,6 +92,17 @@ public struct JobStateMachine: Sendable, Equatable {
         try require(.running, to: target)
         state = target
         return target == .pending ? .requeue : .finish(.failed, endTime: now)
+    }
+
+    /// The server stopped the running attempt on purpose (graceful shutdown): running → pending,
+    /// and the attempt does not count against the crash limit.
+    /// - Returns: ``Action/release(attempts:)``.
+    /// - Throws: ``QueueStoreError/invalidTransition(id:from:to:)`` unless the job is running.
+    public mutating func release() throws(QueueStoreError) -> Action {
+        try require(.running, to: .pending)
+        state = .pending
+        attempts = max(0, attempts - 1)
+        return .release(attempts: attempts)
     }
 
     /// Deletion from the queue: pending → deleted. Returns ``Action/none`` for any other state.

@@ -55,6 +55,15 @@ public final class MemoryQueueStore: QueueStore {
         }
     }
 
+    public func release(id: String) async throws {
+        try state.withLock { (s: inout State) throws(QueueStoreError) in
+            guard var record = s.records[id] else { throw QueueStoreError.notFound(id) }
+            var machine = JobStateMachine(record: record)
+            record.apply(try machine.release())
+            s.records[id] = record
+        }
+    }
+
     public func recoverInterrupted(maxAttempts: Int, now: Int64,
                                    failureResult: @Sendable (JobRecord) -> JobResult) async throws -> RecoveryReport {
         try state.withLock { (s: inout State) throws(QueueStoreError) -> RecoveryReport in

@@ -18,6 +18,10 @@ public protocol QueueStore: Sendable {
     /// ``QueueStoreError/invalidTransition`` if the job is not running.
     func finish(id: String, state: JobState, result: JobResult, now: Int64) async throws
 
+    /// Puts a running job back to pending without counting the stopped attempt (graceful shutdown).
+    /// Throws ``QueueStoreError/invalidTransition`` if the job is not running.
+    func release(id: String) async throws
+
     /// Called once at start-up, before any worker claims: every job left `running` by a crash goes
     /// back to `pending` (keeping its place) when `attempts < maxAttempts`, else it finishes as
     /// `failed` with `failureResult(record)` as its result. Returns the affected ids.

@@ -92,6 +92,13 @@ public final class SQLiteQueueStore: QueueStore {
         }
     }
 
+    public func release(id: String) async throws {
+        try await write { db in
+            var machine = try Self.machine(id: id, in: db)
+            try Self.persist(try machine.release(), id: id, in: db)
+        }
+    }
+
     public func recoverInterrupted(maxAttempts: Int, now: Int64,
                                    failureResult: @Sendable (JobRecord) -> JobResult) async throws -> RecoveryReport {
         try await write { db in
@@ -228,6 +235,9 @@ public final class SQLiteQueueStore: QueueStore {
                                  result?.meta.jsonString(), sequence, id])
         case .requeue:
             try db.execute(sql: "UPDATE job SET state = 'pending', start_time = NULL WHERE id = ?", arguments: [id])
+        case .release(let attempts):
+            try db.execute(sql: "UPDATE job SET state = 'pending', attempts = ?, start_time = NULL WHERE id = ?",
+                           arguments: [attempts, id])
         case .delete:
             try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [id])
         case .none:

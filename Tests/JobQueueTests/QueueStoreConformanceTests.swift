@@ -191,6 +191,24 @@ struct QueueStoreConformanceTests {
     }
 
     @Test(arguments: StoreKind.allCases)
+    func releaseRequeuesWithoutCountingTheAttempt(kind: StoreKind) async throws {
+        try await withStore(kind) { fixture in
+            try await fixture.store.enqueue([makeJob("a"), makeJob("b")])
+            let claimed = try #require(try await fixture.store.claimNext(now: 10))
+            #expect(claimed.id == "a" && claimed.attempts == 1)
+            try await fixture.store.release(id: "a")
+            let released = try #require(try await fixture.store.job(id: "a"))
+            #expect(released.state == .pending && released.attempts == 0 && released.startTime == nil)
+            // It keeps its place at the head of the queue, and survives a reopen.
+            try fixture.reopen()
+            #expect(try await fixture.store.pending().map(\.id) == ["a", "b"])
+            // Only running jobs can be released.
+            await #expect(throws: QueueStoreError.self) { try await fixture.store.release(id: "a") }
+            await #expect(throws: QueueStoreError.notFound("missing")) { try await fixture.store.release(id: "missing") }
+        }
+    }
+
+    @Test(arguments: StoreKind.allCases)
     func deletePendingIgnoresOtherStates(kind: StoreKind) async throws {
         try await withStore(kind) { fixture in
             let store = fixture.store

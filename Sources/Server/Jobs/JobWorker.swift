@@ -148,7 +148,12 @@ public final class JobWorker: Service, Sendable {
 
         if state == .cancelled, shuttingDown.withLock({ $0 }) {
             running.withLock { $0 = nil }
-            logger.notice("Prompt \(promptID) was stopped by shutdown; it will run again when Loom restarts")
+            do {
+                try await store.release(id: promptID)
+                logger.notice("Prompt \(promptID) was stopped by shutdown; it will run again when Loom restarts")
+            } catch {
+                logger.error("Could not put prompt \(promptID) back in the queue at shutdown: \(error)")
+            }
             return
         }
         let success = state == .completed

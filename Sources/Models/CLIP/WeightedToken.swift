@@ -1,0 +1,20 @@
+/// One slot of a CLIP input window: a vocabulary id and the prompt weight that applies to it.
+///
+/// Tokenizers' `TokenWeight` has these two properties; a module that imports both Tokenizers and
+/// Models can declare `extension TokenWeight: WeightedToken {}` and pass the
+/// tokenizer's windows straight to ``CLIPTextEncoder/encode(_:layer:backend:)``.
+public protocol WeightedToken {
+    var id: Int { get }
+    var weight: Double { get }
+}
+
+/// A plain ``WeightedToken``.
+public struct CLIPToken: WeightedToken, Sendable, Hashable, Codable {
+    public var id: Int
+    public var weight: Double
+
+    public init(id: Int, weight: Double = 1) {
+        self.id = id
+        self.weight = weight
+    }
+}
