@@ -35,11 +35,12 @@ let package = Package(
         .target(name: "Checkpoints", dependencies: ["TensorCore"]),
         .target(name: "TensorNN", dependencies: ["TensorCore"], swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "Models", dependencies: ["TensorNN", "TensorCore", "Checkpoints"], swiftSettings: [.unsafeFlags(["-O"])]),
+        .target(name: "Diffusion", dependencies: ["Models", "TensorCore", "Checkpoints", "Tokenizers"]),
         .target(name: "MediaIO", dependencies: ["TensorCore", "CMediaCodecs"]),
         .target(name: "Workflow"),
         .target(name: "Executor", dependencies: ["Workflow"]),
         .target(name: "FolderPaths"),
-        .target(name: "NodeLibrary", dependencies: ["Workflow", "TensorCore", "MediaIO", "FolderPaths"]),
+        .target(name: "NodeLibrary", dependencies: ["Workflow", "TensorCore", "MediaIO", "FolderPaths", "Diffusion", "Models", "Checkpoints", "Tokenizers"]),
         .target(name: "JobQueue", dependencies: ["Workflow"]),
         .target(name: "JobQueueSQLite", dependencies: ["JobQueue", "Workflow", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(
@@ -55,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "loom",
             dependencies: [
-                "Server", "JobQueueSQLite", "JobQueue", "Workflow",
+                "Server", "JobQueueSQLite", "JobQueue", "Workflow", "TensorCPU", "TensorCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]
@@ -68,6 +69,10 @@ let package = Package(
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "Executor"]),
         .testTarget(name: "JobQueueTests", dependencies: ["JobQueue", "JobQueueSQLite", "Workflow"]),
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TensorCore", "NodeLibrary", "Workflow", "FolderPaths"]),
+        .testTarget(
+            name: "NodeLibraryTests",
+            dependencies: ["NodeLibrary", "Diffusion", "Models", "Checkpoints", "Tokenizers", "TensorCore", "TensorCPU", "Workflow", "Executor", "FolderPaths"]
+        ),
         .testTarget(
             name: "ServerTests",
             dependencies: [
