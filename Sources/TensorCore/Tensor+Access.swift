@@ -44,7 +44,10 @@ extension Tensor {
         let n = count
         guard n > 0 else { return out }
         let dst = out.baseAddress
-        if target == dtype {
+        if isContiguous, target == .float32, dtype == .float16 || dtype == .bfloat16 {
+            // The hot case (half-precision weights widened at use): one tight loop the compiler vectorises.
+            ElementConversion.widen(baseAddress, dtype, into: dst.assumingMemoryBound(to: Float.self), count: n)
+        } else if target == dtype {
             let size = dtype.byteSize
             var i = 0
             forEachOffset { src in
@@ -126,6 +129,31 @@ enum ElementConversion {
         case .int64: base.storeBytes(of: Int64(value), toByteOffset: index * 8, as: Int64.self)
         case .uint8: base.storeBytes(of: UInt8(max(0, min(255, value))), toByteOffset: index, as: UInt8.self)
         }
+    }
+
+    /// Widens `count` contiguous float16 or bfloat16 values to float32.
+    static func widen(_ source: UnsafeMutableRawPointer, _ dtype: DType, into out: UnsafeMutablePointer<Float>, count: Int) {
+        let bits = source.assumingMemoryBound(to: UInt16.self)
+        if dtype == .bfloat16 {
+            for i in 0..<count { out[i] = Float(bitPattern: UInt32(bits[i]) << 16) }
+            return
+        }
+        for i in 0..<count { out[i] = halfToFloat(bits[i]) }
+    }
+
+    /// IEEE half → float by bit manipulation (exact, including subnormals, infinities and NaN).
+    @inline(__always)
+    static func halfToFloat(_ h: UInt16) -> Float {
+        let sign = UInt32(h & 0x8000) << 16
+        let exponent = UInt32(h >> 10) & 0x1F
+        let mantissa = UInt32(h & 0x3FF)
+        if exponent == 0x1F { return Float(bitPattern: sign | 0x7F80_0000 | (mantissa << 13)) }
+        if exponent == 0 {
+            // Zero or subnormal: mantissa · 2^-24, exact in float32.
+            let magnitude = Float(mantissa) * 0x1p-24
+            return sign == 0 ? magnitude : -magnitude
+        }
+        return Float(bitPattern: sign | ((exponent + 112) << 23) | (mantissa << 13))
     }
 
     /// float32 → bfloat16 bits, rounding to nearest even (NaN stays NaN).

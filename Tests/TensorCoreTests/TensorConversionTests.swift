@@ -1,0 +1,40 @@
+import Testing
+import TensorCore
+
+@Suite("Tensor dtype widening")
+struct TensorConversionTests {
+    /// Every float16 bit pattern widens exactly as Swift's own `Float16 → Float` conversion.
+    @Test func everyHalfPatternWidensExactly() {
+        let storage = TensorStorage(byteCount: 65536 * 2)
+        let bits = storage.pointer.assumingMemoryBound(to: UInt16.self)
+        for i in 0..<65536 { bits[i] = UInt16(i) }
+        let widened = Tensor(storage: storage, dtype: .float16, shape: [65536]).scalars
+        var mismatches = 0
+        for i in 0..<65536 {
+            let expected = Float(Float16(bitPattern: UInt16(i)))
+            let got = widened[i]
+            if expected.isNaN ? !got.isNaN : expected.bitPattern != got.bitPattern { mismatches += 1 }
+        }
+        #expect(mismatches == 0)
+    }
+
+    /// bfloat16 widening is a 16-bit shift, for every pattern.
+    @Test func everyBFloat16PatternWidensExactly() {
+        let storage = TensorStorage(byteCount: 65536 * 2)
+        let bits = storage.pointer.assumingMemoryBound(to: UInt16.self)
+        for i in 0..<65536 { bits[i] = UInt16(i) }
+        let widened = Tensor(storage: storage, dtype: .bfloat16, shape: [65536]).scalars
+        #expect((0..<65536).allSatisfy { widened[$0].bitPattern == UInt32($0) << 16 })
+    }
+
+    /// A strided (non-contiguous) half view goes through the general path and agrees.
+    @Test func stridedHalfViewAgreesWithContiguous() {
+        let storage = TensorStorage(byteCount: 12 * 2)
+        let halves = storage.pointer.assumingMemoryBound(to: Float16.self)
+        for i in 0..<12 { halves[i] = Float16(Float(i) * 0.5 - 2) }
+        let matrix = Tensor(storage: storage, dtype: .float16, shape: [3, 4])
+        let transposed = matrix.transposed(0, 1)
+        #expect(transposed.scalars == [-2, 0, 2, -1.5, 0.5, 2.5, -1, 1, 3, -0.5, 1.5, 3.5])
+        #expect(matrix.scalars == (0..<12).map { Float($0) * 0.5 - 2 })
+    }
+}
