@@ -56,7 +56,8 @@ let package = Package(
         .executableTarget(
             name: "loom",
             dependencies: [
-                "Server", "JobQueueSQLite", "JobQueue", "Workflow", "TensorCPU", "TensorCore",
+                "Server", "JobQueueSQLite", "JobQueue", "Workflow", "TensorCPU", "TensorCore", "CBLAS", "Checkpoints", "Models",
+                "Tokenizers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]
