@@ -1,0 +1,73 @@
+import TensorCore
+
+extension CPUBackend {
+    /// Scaled dot-product attention on ``CPUEngine/attention(q:k:v:out:batch:heads:queryLength:keyLength:headDim:valueDim:qLayout:kLayout:vLayout:outLayout:mask:scale:scoreBudget:)``.
+    ///
+    /// Four-dimensional float32 views are read in place through their batch, head and row strides (a
+    /// `[B, L, H, D]` projection permuted to `[B, H, L, D]` is not copied) as long as the last dimension is
+    /// unit-strided; the mask is read through its broadcast strides. Ranks 2 and 3 gain leading unit dimensions;
+    /// higher ranks fold their leading dimensions. Falls back to ``ReferenceBackend`` when a kernel fails.
+    public func attention(query: Tensor, key: Tensor, value: Tensor, mask: Tensor?, scale: Float?) -> Tensor {
+        precondition(query.rank >= 2 && key.rank == query.rank && value.rank == query.rank,
+                     "attention: query \(query.shape), key \(key.shape), value \(value.shape)")
+        let rank = query.rank
+        let lead = Array(query.shape.dropLast(2))
+        let lq = query.shape[rank - 2], d = query.shape[rank - 1]
+        let lk = key.shape[rank - 2], dv = value.shape[rank - 1]
+        precondition(Array(key.shape.dropLast(2)) == lead && Array(value.shape.dropLast(2)) == lead
+                     && key.shape[rank - 1] == d && value.shape[rank - 2] == lk,
+                     "attention: query \(query.shape), key \(key.shape), value \(value.shape)")
+        let outShape = lead + [lq, dv]
+        guard lead.reduce(1, *) > 0, lq > 0, dv > 0 else { return Tensor(zeros: outShape) }
+        if lk == 0 || d == 0 {
+            return reference.attention(query: query, key: key, value: value, mask: mask, scale: scale)
+        }
+
+        /// `t` as a float32 `[B, H, L, D]` view whose last dimension is unit-strided and whose row stride suits GEMM.
+        func operand(_ t: Tensor) -> (Tensor, AttentionLayout) {
+            var t = Self.float32(Self.fourDimensional(t))
+            let length = t.shape[2], width = t.shape[3]
+            if !(width == 1 || t.strides[3] == 1) || (length > 1 && t.strides[2] < width) { t = t.contiguous() }
+            let rowStride = length == 1 ? max(t.strides[2], width) : t.strides[2]
+            return (t, AttentionLayout(batchStride: t.strides[0], headStride: t.strides[1], rowStride: rowStride))
+        }
+        let (q, ql) = operand(query), (k, kl) = operand(key), (v, vl) = operand(value)
+        var m: Tensor? = nil
+        if let mask {
+            var expanded = Self.float32(Self.fourDimensional(mask.expanded(to: lead + [lq, lk])))
+            if !(lk == 1 || expanded.strides[3] == 1) { expanded = expanded.contiguous() }
+            m = expanded
+        }
+        let (batch, heads) = (q.shape[0], q.shape[1])
+        let out = Tensor(zeros: [batch, heads, lq, dv])
+        let succeeded: Bool = withExtendedLifetime((q, k, v, m, out)) {
+            let attentionMask = m.map {
+                AttentionMask(values: Self.pointer($0), batchStride: $0.strides[0], headStride: $0.strides[1],
+                              rowStride: $0.strides[2])
+            }
+            do {
+                try engine.attention(q: Self.pointer(q), k: Self.pointer(k), v: Self.pointer(v), out: Self.pointer(out),
+                                     batch: batch, heads: heads, queryLength: lq, keyLength: lk, headDim: d,
+                                     valueDim: dv, qLayout: ql, kLayout: kl, vLayout: vl, mask: attentionMask,
+                                     scale: scale)
+                return true
+            } catch {
+                return false
+            }
+        }
+        guard succeeded else {
+            return reference.attention(query: query, key: key, value: value, mask: mask, scale: scale)
+        }
+        return out.reshaped(outShape)
+    }
+
+    /// `[..., L, D]` as `[B, H, L, D]`: leading unit dimensions added, or the leading dimensions folded into one.
+    static func fourDimensional(_ t: Tensor) -> Tensor {
+        switch t.rank {
+        case 2: return t.unsqueezed(0).unsqueezed(0)
+        case 3: return t.unsqueezed(0)
+        case 4: return t
+        default: return t.reshaped([-1, t.shape[t.rank - 2], t.shape[t.rank - 1]]).unsqueezed(0)
+        }
+    }
+}

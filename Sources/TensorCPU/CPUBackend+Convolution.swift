@@ -1,0 +1,98 @@
+import TensorCore
+
+extension CPUBackend {
+    /// Convolution over 1–3 spatial dimensions on oneDNN (``CPUEngine/convolution(_:input:weight:bias:output:)``);
+    /// falls back to ``ReferenceBackend`` when oneDNN rejects a configuration. `stride`, `padding` and `dilation` give
+    /// one value per spatial dimension or one for all.
+    public func convolution(_ x: Tensor, weight: Tensor, bias: Tensor?, stride: [Int], padding: [Int], dilation: [Int],
+                            groups: Int) -> Tensor {
+        let spatial = x.rank - 2
+        precondition((1...3).contains(spatial) && weight.rank == x.rank,
+                     "convolution: input \(x.shape), weight \(weight.shape)")
+        func perDimension(_ v: [Int], _ what: String) -> [Int] {
+            if v.count == 1 { return [Int](repeating: v[0], count: spatial) }
+            precondition(v.count == spatial, "convolution: \(what) \(v) for \(spatial) spatial dimensions")
+            return v
+        }
+        let parameters = ConvolutionParameters(
+            batch: x.shape[0], inChannels: x.shape[1], outChannels: weight.shape[0], inputSize: Array(x.shape[2...]),
+            kernelSize: Array(weight.shape[2...]), stride: perDimension(stride, "stride"),
+            padding: perDimension(padding, "padding"), dilation: perDimension(dilation, "dilation"), groups: groups)
+        do {
+            try parameters.validate()
+        } catch {
+            preconditionFailure("convolution: input \(x.shape), weight \(weight.shape): \(error)")
+        }
+        precondition(weight.shape == parameters.weightShape && bias.map { $0.shape == [weight.shape[0]] } ?? true,
+                     "convolution: input \(x.shape), weight \(weight.shape), bias \(bias?.shape ?? []), groups \(groups)")
+        let input = Self.dense(x), w = Self.dense(weight), b = bias.map(Self.dense)
+        let out = Tensor(zeros: parameters.outputShape)
+        let succeeded: Bool = withExtendedLifetime((input, w, b, out)) {
+            do {
+                try engine.convolution(parameters, input: Self.pointer(input), weight: Self.pointer(w),
+                                       bias: b.map { UnsafePointer(Self.pointer($0)) }, output: Self.pointer(out))
+                return true
+            } catch {
+                return false
+            }
+        }
+        guard succeeded else {
+            return reference.convolution(x, weight: weight, bias: bias, stride: stride, padding: padding,
+                                         dilation: dilation, groups: groups)
+        }
+        return out
+    }
+
+    /// Group normalisation on the SIMD kernel ``CPUEngine/groupNorm(x:y:batch:channels:spatial:groups:eps:gamma:beta:)``.
+    public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, epsilon: Float) -> Tensor {
+        precondition(x.rank >= 2 && groups >= 1 && x.shape[1] % groups == 0, "groupNorm: \(x.shape), \(groups) groups")
+        let channels = x.shape[1]
+        precondition(weight.map { $0.count == channels } ?? true && bias.map { $0.count == channels } ?? true,
+                     "groupNorm: weight \(weight?.shape ?? []), bias \(bias?.shape ?? []) for \(x.shape)")
+        let input = Self.dense(x), gamma = weight.map(Self.dense), beta = bias.map(Self.dense)
+        let out = Tensor(zeros: x.shape)
+        withExtendedLifetime((input, gamma, beta, out)) {
+            engine.groupNorm(x: Self.pointer(input), y: Self.pointer(out), batch: x.shape[0], channels: channels,
+                             spatial: x.shape[2...].reduce(1, *), groups: groups, eps: epsilon,
+                             gamma: gamma.map { UnsafePointer(Self.pointer($0)) },
+                             beta: beta.map { UnsafePointer(Self.pointer($0)) })
+        }
+        return out
+    }
+
+    /// Layer normalisation on the SIMD kernel ``CPUEngine/layerNorm(x:y:rows:dim:eps:gamma:beta:)``.
+    public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, epsilon: Float) -> Tensor {
+        precondition(x.rank >= 1, "layerNorm: scalar input")
+        let dim = x.shape[x.rank - 1]
+        precondition(weight.map { $0.count == dim } ?? true && bias.map { $0.count == dim } ?? true,
+                     "layerNorm: weight \(weight?.shape ?? []), bias \(bias?.shape ?? []) for \(x.shape)")
+        let input = Self.dense(x), gamma = weight.map(Self.dense), beta = bias.map(Self.dense)
+        let out = Tensor(zeros: x.shape)
+        guard dim > 0 else { return out }
+        withExtendedLifetime((input, gamma, beta, out)) {
+            engine.layerNorm(x: Self.pointer(input), y: Self.pointer(out), rows: x.count / dim, dim: dim, eps: epsilon,
+                             gamma: gamma.map { UnsafePointer(Self.pointer($0)) },
+                             beta: beta.map { UnsafePointer(Self.pointer($0)) })
+        }
+        return out
+    }
+
+    /// Softmax over the last dimension on oneDNN (``CPUEngine/softmax(x:y:rows:dim:)``); ``ReferenceBackend`` when
+    /// oneDNN fails.
+    public func softmax(_ x: Tensor) -> Tensor {
+        precondition(x.rank >= 1, "softmax: scalar input")
+        let dim = x.shape[x.rank - 1]
+        let input = Self.dense(x)
+        let out = Tensor(zeros: x.shape)
+        guard dim > 0, x.count > 0 else { return out }
+        let succeeded: Bool = withExtendedLifetime((input, out)) {
+            do {
+                try engine.softmax(x: Self.pointer(input), y: Self.pointer(out), rows: x.count / dim, dim: dim)
+                return true
+            } catch {
+                return false
+            }
+        }
+        return succeeded ? out : reference.softmax(x)
+    }
+}
