@@ -17,7 +17,7 @@ extension Tensor {
             let source = isContiguous ? self : contiguous()
             return [Int64](UnsafeBufferPointer(start: source.baseAddress.assumingMemoryBound(to: Int64.self), count: count))
         }
-        return scalars.map { Int64($0) }
+        return scalars.map(ElementConversion.toInt64)
     }
 
     /// Calls `body` with the elements as contiguous float32 (copying and converting only when needed).
@@ -126,9 +126,17 @@ enum ElementConversion {
         case .float32: base.storeBytes(of: value, toByteOffset: index * 4, as: Float.self)
         case .float16: base.storeBytes(of: Float16(value), toByteOffset: index * 2, as: Float16.self)
         case .bfloat16: base.storeBytes(of: bfloat16Bits(value), toByteOffset: index * 2, as: UInt16.self)
-        case .int64: base.storeBytes(of: Int64(value), toByteOffset: index * 8, as: Int64.self)
-        case .uint8: base.storeBytes(of: UInt8(max(0, min(255, value))), toByteOffset: index, as: UInt8.self)
+        case .int64: base.storeBytes(of: toInt64(value), toByteOffset: index * 8, as: Int64.self)
+        case .uint8: base.storeBytes(of: value.isNaN ? 0 : UInt8(max(0, min(255, value))), toByteOffset: index, as: UInt8.self)
         }
+    }
+
+    /// float → int64 truncating toward zero; NaN and out-of-range values give `Int64.min`, as PyTorch's
+    /// CPU cast does, instead of trapping.
+    @inline(__always)
+    static func toInt64(_ value: Float) -> Int64 {
+        guard value.isFinite, value >= -9.223372e18, value < 9.223372e18 else { return Int64.min }
+        return Int64(value)
     }
 
     /// Widens `count` contiguous float16 or bfloat16 values to float32.

@@ -38,3 +38,14 @@ struct TensorConversionTests {
         #expect(matrix.scalars == (0..<12).map { Float($0) * 0.5 - 2 })
     }
 }
+
+@Suite("Tensor narrowing casts")
+struct TensorNarrowingTests {
+    /// Non-finite and out-of-range floats cast to int64/uint8 without trapping.
+    @Test func nonFiniteValuesDoNotTrap() {
+        let t = Tensor(shape: [5], scalars: [.nan, .infinity, -.infinity, 1e30, -2.7])
+        #expect(t.int64Values == [Int64.min, Int64.min, Int64.min, Int64.min, -2])
+        #expect(t.converted(to: .int64).int64Values == [Int64.min, Int64.min, Int64.min, Int64.min, -2])
+        #expect(t.converted(to: .uint8).scalars == [0, 255, 0, 255, 0])
+    }
+}
