@@ -2,9 +2,12 @@ import Workflow
 
 /// The node registry the server offers: every built-in node, in menu order.
 public enum BuiltinNodes {
-    /// All built-in node definitions for an environment.
+    /// All built-in node definitions for an environment, in ComfyUI's `NODE_CLASS_MAPPINGS` order where it has one.
     public static func definitions(_ env: NodeEnvironment) -> [NodeDefinition] {
         [
+            CheckpointLoaderSimpleNode.definition(env),
+            CLIPTextEncodeNode.definition(env),
+            CLIPSetLastLayerNode.definition(env),
             LoadImageNode.definition(env),
             SaveImageNode.definition(env),
             PreviewImageNode.definition(env),
@@ -13,6 +16,7 @@ public enum BuiltinNodes {
             ImageInvertNode.definition(env),
             ImageBatchNode.definition(env),
             ImageCropNode.definition(env),
+            CLIPLoaderNode.definition(env),
         ]
     }
 

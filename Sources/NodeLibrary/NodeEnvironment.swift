@@ -1,4 +1,6 @@
+import Diffusion
 import FolderPaths
+import TensorCore
 import Workflow
 
 /// What the built-in nodes need from the server: directories, flags and resource limits.
@@ -12,13 +14,41 @@ public struct NodeEnvironment: Sendable {
     /// The default, 2^28, is one 16384×16384 image (3 GiB as float RGB).
     public var maxPixels: Int
 
+    /// Where tensor compute runs. Only the executable picks it (the fast `CPUBackend`); the default is
+    /// the naive ``ReferenceBackend``, enough for tests of non-model nodes.
+    public var backend: any Backend
+    /// Loaded models kept between prompts (emptied by `POST /free`).
+    public var models: ModelCache
+    /// The model folders (`checkpoints`, `text_encoders`, …) the loaders list and resolve names in.
+    public var modelFolders: ModelFolderRegistry
+    /// The CLIP tokenizer, loaded on first use and shared by every text-encode node.
+    public var tokenizers: TokenizerProvider
+
     /// The default ``maxPixels``.
     public static let defaultMaxPixels = 1 << 28
 
-    public init(directories: DataDirectories, disableMetadata: Bool = false, maxPixels: Int = NodeEnvironment.defaultMaxPixels) {
+    /// - Parameters:
+    ///   - directories: the data directories.
+    ///   - disableMetadata: `--disable-metadata`.
+    ///   - maxPixels: the allocation refusal threshold.
+    ///   - backend: the tensor backend (the executable passes `CPUBackend`).
+    ///   - models: the model cache; a new one with ``ModelCache/defaultBudget()`` (75% of RAM) when nil.
+    ///   - modelFolders: the model folder registry; the default layout of `directories` when nil.
+    public init(directories: DataDirectories, disableMetadata: Bool = false, maxPixels: Int = NodeEnvironment.defaultMaxPixels,
+                backend: any Backend = ReferenceBackend(), models: ModelCache? = nil, modelFolders: ModelFolderRegistry? = nil,
+                tokenizers: TokenizerProvider = TokenizerProvider()) {
         self.directories = directories
         self.disableMetadata = disableMetadata
         self.maxPixels = maxPixels
+        self.backend = backend
+        self.models = models ?? ModelCache()
+        self.modelFolders = modelFolders ?? ModelFolderRegistry(directories: directories)
+        self.tokenizers = tokenizers
+    }
+
+    /// `POST /free`: drops every loaded model from ``models``.
+    public func freeModels() {
+        models.removeAll()
     }
 
     /// Throws before allocating a tensor of `width × height × batch` pixels over ``maxPixels``.

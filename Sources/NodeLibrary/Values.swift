@@ -7,6 +7,10 @@ import Workflow
 // |---|---|---|
 // | IMAGE | `.object(Tensor)` | `[batch, height, width, channels]`, float in [0, 1], channels 3 (4 tolerated) |
 // | MASK | `.object(Tensor)` | `[batch, height, width]`, float in [0, 1] (1 = masked) |
+// | MODEL | `.object(ModelHandle)` | a checkpoint's UNet, loaded lazily through the model cache |
+// | CLIP | `.object(CLIPHandle)` | a text encoder (through the model cache) and its output layer |
+// | VAE | `.object(VAEHandle)` | a checkpoint's autoencoder, loaded lazily through the model cache |
+// | CONDITIONING | `.object(Conditioning)` | `[(cond [1, 77·n, 768], pooled [1, 768])]` |
 //
 // Both are plain `Tensor`s (no wrapper struct): a node tells them apart by rank, exactly as ComfyUI
 // does with torch tensors. Use the accessors below to read them with a shape check.
@@ -15,6 +19,10 @@ import Workflow
 public enum SocketType {
     public static let image = "IMAGE"
     public static let mask = "MASK"
+    public static let model = "MODEL"
+    public static let clip = "CLIP"
+    public static let vae = "VAE"
+    public static let conditioning = "CONDITIONING"
 }
 
 extension NodeValue {

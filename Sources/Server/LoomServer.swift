@@ -5,6 +5,7 @@ import HummingbirdWebSocket
 import JobQueue
 import Logging
 import NodeLibrary
+import TensorCore
 import Workflow
 
 /// The composition root of the HTTP server: builds the router, the worker and the WebSocket hub
@@ -25,10 +26,11 @@ public enum LoomServer {
     ///   - configuration: the resolved command line.
     ///   - store: the queue store (SQLite for the standard edition).
     ///   - registry: the node set; the built-in nodes when `nil`.
+    ///   - backend: the tensor backend the nodes compute on; the executable passes the fast CPU backend.
     ///   - onServerRunning: called with the bound port once the server listens.
     /// - Throws: when the data directory cannot be created or the store cannot recover.
     public static func build(configuration: ServerConfiguration, store: any QueueStore, registry: NodeRegistry? = nil,
-                             logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws -> Built {
+                             backend: any Backend = ReferenceBackend(), logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws -> Built {
         try configuration.directories.createLayout()
         let recovery = try await store.recoverInterrupted(maxAttempts: configuration.maxAttempts, now: currentTimeMillis()) { record in
             crashFailure(record, attempts: configuration.maxAttempts)
@@ -36,13 +38,15 @@ public enum LoomServer {
         if !recovery.requeued.isEmpty { logger.warning("Re-queued \(recovery.requeued.count) job(s) that were running when Loom stopped") }
         if !recovery.failed.isEmpty { logger.error("Gave up on \(recovery.failed.count) job(s) that were running during repeated crashes") }
 
-        let environment = NodeEnvironment(directories: configuration.directories, disableMetadata: configuration.disableMetadata)
-        let registry = registry ?? BuiltinNodes.registry(environment)
         let models = ModelFolderRegistry(directories: configuration.directories)
+        let environment = NodeEnvironment(directories: configuration.directories, disableMetadata: configuration.disableMetadata,
+                                          backend: backend, modelFolders: models)
+        let registry = registry ?? BuiltinNodes.registry(environment)
         let hub = WebSocketHub()
         let worker = JobWorker(store: store, executor: PromptExecutor(registry: registry), hub: hub, compute: ComputeThread(),
                                logger: logger, historyMaxCount: configuration.historyMaxCount,
-                               historyMaxAgeSeconds: configuration.historyMaxAgeSeconds)
+                               historyMaxAgeSeconds: configuration.historyMaxAgeSeconds,
+                               onFree: { environment.freeModels() })
         let highest = try await (store.pending() + store.running()).map(\.job.number).max() ?? -1
         let intake = PromptIntake(store: store, registry: registry, firstNumber: Int64(max(highest, -1)) + 1)
 

@@ -5,6 +5,7 @@ import JobQueueSQLite
 import Logging
 import Server
 import ServiceLifecycle
+import TensorCPU
 
 /// Runs the server with an in-process worker (the standard edition).
 struct Serve: AsyncParsableCommand {
@@ -52,7 +53,8 @@ struct Serve: AsyncParsableCommand {
             maxUploadSize: Int(maxUploadSize * 1024 * 1024), multiUser: multiUser, frontEndRoot: frontEndRoot,
             disableMetadata: disableMetadata, historyMaxCount: historyMaxItems,
             historyMaxAgeSeconds: historyMaxAge.map { Int($0 * 3600) }, argv: CommandLine.arguments, maxAttempts: maxAttempts)
-        let built = try await LoomServer.build(configuration: configuration, store: store, logger: logger) { port in
+        let built = try await LoomServer.build(configuration: configuration, store: store, backend: try CPUBackend(),
+                                               logger: logger) { port in
             say("Loom is listening on http://\(listen):\(port)")
         }
         let group = ServiceGroup(

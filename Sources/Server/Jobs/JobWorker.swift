@@ -21,6 +21,8 @@ public final class JobWorker: Service, Sendable {
     let logger: Logger
     let historyMaxCount: Int
     let historyMaxAgeSeconds: Int?
+    /// Called on `POST /free` with the output cache: drops loaded models (the model cache).
+    let onFree: @Sendable () -> Void
     private let interruptFlag = InterruptFlag()
     private let running = Mutex<Running?>(nil)
     private let pendingFree = Mutex<Bool>(false)
@@ -29,7 +31,7 @@ public final class JobWorker: Service, Sendable {
     private let wakeContinuation: AsyncStream<Void>.Continuation
 
     init(store: any QueueStore, executor: PromptExecutor, hub: WebSocketHub, compute: ComputeThread, logger: Logger,
-         historyMaxCount: Int, historyMaxAgeSeconds: Int?) {
+         historyMaxCount: Int, historyMaxAgeSeconds: Int?, onFree: @escaping @Sendable () -> Void = {}) {
         self.store = store
         self.executor = executor
         self.hub = hub
@@ -37,6 +39,7 @@ public final class JobWorker: Service, Sendable {
         self.logger = logger
         self.historyMaxCount = historyMaxCount
         self.historyMaxAgeSeconds = historyMaxAgeSeconds
+        self.onFree = onFree
         (wakeStream, wakeContinuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -57,7 +60,7 @@ public final class JobWorker: Service, Sendable {
         }
     }
 
-    /// `POST /free`: drop cached outputs once the current job is done (at once when idle).
+    /// `POST /free`: drop cached outputs and loaded models once the current job is done (at once when idle).
     func requestFree() {
         pendingFree.withLock { $0 = true }
         wake()
@@ -85,6 +88,7 @@ public final class JobWorker: Service, Sendable {
         while !shuttingDown.withLock({ $0 }) {
             if pendingFree.withLock({ let v = $0; $0 = false; return v }) {
                 executor.clearCache()
+                onFree()
             }
             let job: JobRecord?
             do {
