@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "Checkpoints", dependencies: ["TensorCore"]),
         .target(name: "TensorNN", dependencies: ["TensorCore"], swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "Models", dependencies: ["TensorNN", "TensorCore", "Checkpoints"], swiftSettings: [.unsafeFlags(["-O"])]),
-        .target(name: "Diffusion", dependencies: ["Models", "TensorCore", "Checkpoints", "Tokenizers"]),
+        .target(name: "Diffusion", dependencies: ["Models", "TensorNN", "TensorCore", "Checkpoints", "Tokenizers"]),
         .target(name: "MediaIO", dependencies: ["TensorCore", "CMediaCodecs"]),
         .target(name: "Workflow"),
         .target(name: "Executor", dependencies: ["Workflow"]),

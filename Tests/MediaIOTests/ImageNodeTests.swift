@@ -33,8 +33,9 @@ struct NodeFixture {
 @Suite struct RegistryTests {
     @Test func schemasMatchComfyUI() {
         let f = NodeFixture(); defer { f.dir.cleanup() }
-        #expect(f.registry.order == ["LoadImage", "SaveImage", "PreviewImage", "EmptyImage", "ImageScale",
-                                     "ImageInvert", "ImageBatch", "ImageCrop"])
+        #expect(f.registry.order == ["CheckpointLoaderSimple", "CLIPTextEncode", "CLIPSetLastLayer",
+                                     "LoadImage", "SaveImage", "PreviewImage", "EmptyImage", "ImageScale",
+                                     "ImageInvert", "ImageBatch", "ImageCrop", "CLIPLoader"])
         let names = { (n: String) in f.registry[n]!.schema.required.map(\.name) }
         #expect(names("EmptyImage") == ["width", "height", "batch_size", "color"])
         #expect(names("ImageScale") == ["image", "upscale_method", "width", "height", "crop"])

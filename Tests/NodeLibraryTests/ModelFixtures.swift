@@ -1,0 +1,113 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Test inputs: the generated reduced SD1.5 checkpoint (cached outside the repository) and ComfyUI's goldens.
+///
+/// The checkpoint cache follows Tests/CheckpointsTests/CheckpointFixtures.swift (copied here, since test
+/// targets cannot import each other): `$LOOM_TEST_CACHE` or `~/.cache/loom-tests`, a file named by the
+/// SHA-256 of the generator arguments and script, generated under a per-file `flock`, its digest recorded
+/// next to it and checked once per process.
+enum ModelFixtures {
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// The Loom package root (symlinks resolved).
+    static let packageRoot: URL = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let shared = packageRoot.deletingLastPathComponent().appendingPathComponent("shared")
+    static let generator = shared.appendingPathComponent("tools/make_checkpoint.py")
+    static let components = shared.appendingPathComponent("fixtures/comfy_sd15_components_s0")
+    static let txt2img = shared.appendingPathComponent("fixtures/comfy_sd15_reduced_s0")
+
+    static var cacheDirectory: URL {
+        if let dir = ProcessInfo.processInfo.environment["LOOM_TEST_CACHE"], !dir.isEmpty {
+            return URL(fileURLWithPath: dir)
+        }
+        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/loom-tests")
+    }
+
+    /// sha256 of `make_checkpoint.py sd15 --variant reduced --seed 0` (the goldens' checkpoint).
+    static let reducedSHA256 = "0e0321bb28dc3c3c5511e1519d2456e718fa9f895f1e7bb0f6d73b764864f738"
+
+    static func reduced() throws -> String {
+        try sd15(["--variant", "reduced", "--seed", "0"], expectedSHA256: reducedSHA256)
+    }
+
+    private static let verified = Mutex<Set<String>>([])
+
+    /// The path of the checkpoint `make_checkpoint.py sd15 <arguments>` writes, generating it if needed.
+    static func sd15(_ arguments: [String], expectedSHA256: String? = nil) throws -> String {
+        let scriptDigest = try sha256(file: generator.path)
+        let key = try sha256(data: Data((["sd15"] + arguments + [scriptDigest]).joined(separator: "\u{0}").utf8))
+        let directory = cacheDirectory
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let name = "sd15-" + arguments.joined(separator: "_").replacingOccurrences(of: "-", with: "")
+            .replacingOccurrences(of: "/", with: "") + "-" + key.prefix(16)
+        let file = directory.appendingPathComponent(name + ".safetensors").path
+        let record = file + ".sha256"
+
+        let lock = open(directory.appendingPathComponent(name + ".lock").path, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+        guard lock >= 0 else { throw Failure(description: "cannot open lock file in \(directory.path)") }
+        defer { close(lock) }
+        guard flock(lock, LOCK_EX) == 0 else { throw Failure(description: "flock failed") }
+        defer { flock(lock, LOCK_UN) }
+
+        if verified.withLock({ $0.contains(file) }) { return file }
+        if FileManager.default.fileExists(atPath: file), let recorded = try? String(contentsOfFile: record, encoding: .utf8) {
+            let digest = try sha256(file: file)
+            if digest == recorded.trimmingCharacters(in: .whitespacesAndNewlines),
+               expectedSHA256 == nil || expectedSHA256 == digest {
+                verified.withLock { _ = $0.insert(file) }
+                return file
+            }
+            try? FileManager.default.removeItem(atPath: file)  // corrupt or stale: regenerate
+        }
+        let temporary = file + ".partial-\(getpid())"
+        _ = try run(["python3", generator.path, "sd15"] + arguments + ["-o", temporary])
+        let digest = try sha256(file: temporary)
+        if let expectedSHA256, digest != expectedSHA256 {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw Failure(description: "generated sd15 \(arguments) has sha256 \(digest), expected \(expectedSHA256)")
+        }
+        try Data((digest + "\n").utf8).write(to: URL(fileURLWithPath: record), options: .atomic)
+        guard rename(temporary, file) == 0 else { throw Failure(description: "cannot rename \(temporary)") }
+        verified.withLock { _ = $0.insert(file) }
+        return file
+    }
+
+    static func sha256(file: String) throws -> String {
+        String(try run(["sha256sum", file]).prefix(64))
+    }
+
+    static func sha256(data: Data) throws -> String {
+        String(try run(["sha256sum"], input: data).prefix(64))
+    }
+
+    /// Runs `command` (looked up on PATH), returning stdout; throws on a non-zero exit.
+    @discardableResult
+    static func run(_ command: [String], input: Data? = nil) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = command
+        let stdout = Pipe(), stderr = Pipe(), stdin = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        process.standardInput = input == nil ? FileHandle.nullDevice : stdin
+        try process.run()
+        if let input {
+            stdin.fileHandleForWriting.write(input)
+            try stdin.fileHandleForWriting.close()
+        }
+        let out = stdout.fileHandleForReading.readDataToEndOfFile()
+        let err = stderr.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw Failure(description: "\(command.joined(separator: " ")) exited \(process.terminationStatus): \(String(decoding: err, as: UTF8.self))")
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
