@@ -11,8 +11,9 @@ struct TokenWindowPacker: Sendable {
     var endToken: Int
     var padToken: Int
 
-    /// Windows for `groups`; a group's `wordIndex` is its 1-based position in `groups`.
-    func pack(_ groups: [[(id: Int, weight: Double)]]) -> [[TokenWeight]] {
+    /// Windows for `groups`; a group's `wordIndex` is its 1-based position in `groups` (the tokens'
+    /// own `wordIndex` is replaced). Embedding vectors are packed like any other token.
+    func pack(_ groups: [[TokenWeight]]) -> [[TokenWeight]] {
         let start = TokenWeight(id: startToken, weight: 1.0)
         let end = TokenWeight(id: endToken, weight: 1.0)
         let pad = TokenWeight(id: padToken, weight: 1.0)
@@ -20,7 +21,11 @@ struct TokenWindowPacker: Sendable {
         var batch = [start]
         for (index, group) in groups.enumerated() {
             let isLarge = group.count >= maxWordLength
-            var rest = group.map { TokenWeight(id: $0.id, weight: $0.weight, wordIndex: index + 1) }[...]
+            var rest = group.map { token in
+                var token = token
+                token.wordIndex = index + 1
+                return token
+            }[...]
             while !rest.isEmpty {
                 if rest.count + batch.count > windowLength - 1 {
                     let remaining = windowLength - batch.count - 1

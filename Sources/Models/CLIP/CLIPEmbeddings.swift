@@ -20,11 +20,33 @@ struct CLIPEmbeddings: Module {
         return table.table
     }
 
+    /// A token slot whose token-embedding row is replaced (a textual-inversion vector).
+    struct Replacement {
+        var sequence: Int
+        var position: Int
+        /// `hidden` float32 values.
+        var values: [Float]
+    }
+
     /// int64 `ids[B, L]` → `[B, L, hidden]`: token rows plus the first `L` position rows.
-    func callAsFunction(_ ids: Tensor, backend: some Backend) -> Tensor {
+    ///
+    /// - Parameter replacements: slots whose token row is `values` instead of the id's row (ComfyUI's
+    ///   `process_tokens` splices embedding vectors in before the position embedding is added).
+    func callAsFunction(_ ids: Tensor, replacing replacements: [Replacement] = [], backend: some Backend) -> Tensor {
         let length = ids.shape[1]
         precondition(length <= position.count, "CLIP: \(length) tokens, at most \(position.count) positions")
-        let tokens = token(ids, backend: backend)
+        var tokens = token(ids, backend: backend)
+        if !replacements.isEmpty {
+            let width = token.dimension
+            tokens.withMutableFloats { rows in
+                for r in replacements {
+                    precondition(r.values.count == width && r.position < length && r.sequence < ids.shape[0],
+                                 "CLIP: bad embedding replacement at \(r.sequence), \(r.position)")
+                    let start = (r.sequence * length + r.position) * width
+                    for c in 0..<width { rows[start + c] = r.values[c] }
+                }
+            }
+        }
         return backend.add(tokens, position.weight.narrowed(dim: 0, start: 0, length: length))
     }
 }

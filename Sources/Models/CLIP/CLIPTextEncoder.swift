@@ -49,13 +49,20 @@ public struct CLIPTextEncoder: Module {
     /// window's hidden state at the same position. With no windows the empty prompt's encoding is
     /// returned.
     ///
+    /// A token whose ``WeightedToken/embeddingRow`` is set takes row `index` of `embeddings[key]`
+    /// in place of its id's token-embedding row; position embeddings are added as usual (ComfyUI's
+    /// `process_tokens`). Check the inputs first with ``checkEmbeddings(_:embeddings:)``: a missing
+    /// key, a row out of range or a wrong width stops the process here.
+    ///
     /// - Parameters:
     ///   - windows: token windows of equal length (77 for SD1.x), e.g. `CLIPTokenizer.tokenizeWithWeights`.
     ///   - layer: which hidden state is the conditioning (`CLIPSetLastLayer`).
+    ///   - embeddings: textual-inversion vectors `[n, hidden]` by key (``TextualInversion/load(path:width:)``).
     ///   - backend: where the compute runs (call from a compute thread).
     /// - Returns: `conditioning[1, length·windows, hidden]` and `pooled[1, hidden]`: the final-layer-normed
     ///   last hidden state of the first window at its first end token (no projection, as SD1.x).
     public func encode<Token: WeightedToken>(_ windows: [[Token]], layer: CLIPOutputLayer = .last,
+                                             embeddings: [String: Tensor] = [:],
                                              backend: some Backend) -> (conditioning: Tensor, pooled: Tensor) {
         let length = windows.map(\.count).max() ?? configuration.transformer.maxPositionEmbeddings
         precondition(windows.allSatisfy { $0.count == length }, "CLIP: windows of different lengths \(windows.map(\.count))")
@@ -65,8 +72,15 @@ public struct CLIPTextEncoder: Module {
 
         let ids = Tensor(shape: [sequences.count, length], int64s: sequences.flatMap { $0.map(Int64.init) })
         let intermediate: Int? = if case .hidden(let index) = layer { index } else { nil }
+        let replacements: [CLIPEmbeddings.Replacement]
+        do {
+            replacements = try embeddingReplacements(windows, embeddings: embeddings)
+        } catch {
+            preconditionFailure("CLIP: \(error)")
+        }
         let (last, hidden) = transformer(ids, intermediate: intermediate,
-                                         normalizeIntermediate: configuration.layerNormHiddenState, backend: backend)
+                                         normalizeIntermediate: configuration.layerNormHiddenState,
+                                         replacing: replacements, backend: backend)
         let z = backend.contiguous(hidden ?? last)
         let pooled = pooledOutput(last, sequence: 0, tokens: sequences[0])
 

@@ -31,12 +31,14 @@ struct CLIPTextTransformer: Module {
     /// - Parameters:
     ///   - intermediate: 0-based index of a layer whose output is also returned (negative counts from the end).
     ///   - normalizeIntermediate: whether that output goes through the final layer norm.
+    ///   - replacements: token-embedding rows replaced by textual-inversion vectors.
     /// - Returns: the final-layer-normed last hidden state `[B, L, hidden]` and the intermediate one, if asked.
     func callAsFunction(_ ids: Tensor, intermediate: Int?, normalizeIntermediate: Bool,
+                        replacing replacements: [CLIPEmbeddings.Replacement] = [],
                         backend: some Backend) -> (last: Tensor, intermediate: Tensor?) {
         let wanted = intermediate.map { $0 < 0 ? layers.count + $0 : $0 }
         let mask = MultiHeadAttention.causalMask(length: ids.shape[1])
-        var x = embeddings(ids, backend: backend)
+        var x = embeddings(ids, replacing: replacements, backend: backend)
         var kept: Tensor?
         for (i, layer) in layers.enumerated() {
             x = layer(x, mask: mask, backend: backend)
