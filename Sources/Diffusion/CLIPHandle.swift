@@ -1,4 +1,5 @@
 import Checkpoints
+import Foundation
 import Models
 import TensorCore
 import Tokenizers
@@ -70,9 +71,27 @@ public struct CLIPHandle: Sendable {
     /// - Throws: ``ModelLoadError`` when the encoder cannot be loaded.
     public func encode(_ text: String, tokenizer: CLIPTokenizer, backend: some Backend) throws(ModelLoadError) -> Conditioning {
         let encoder = try encoder()
-        let windows = tokenizer.tokenizeWithWeights(text)
+        let (windows, missing) = tokenizer.tokenizeWithWeightsReporting(text)
+        for name in missing {
+            // ComfyUI drops a missing embedding with a warning; so does Loom.
+            FileHandle.standardError.write(Data("warning: embedding:\(name) does not exist in models/embeddings, ignoring\n".utf8))
+        }
+        var embeddings: [String: Tensor] = [:]
+        for key in Set(windows.joined().compactMap { $0.embedding?.key }) {
+            do {
+                embeddings[key] = try TextualInversion.load(path: key, width: encoder.configuration.transformer.hiddenSize)
+            } catch {
+                throw ModelLoadError(.loadFailed, "the textual-inversion embedding does not load", path: key, cause: "\(error)")
+            }
+        }
+        do {
+            try encoder.checkEmbeddings(windows, embeddings: embeddings)
+        } catch {
+            throw ModelLoadError(.loadFailed, "the textual-inversion embedding does not fit this text encoder", path: nil,
+                                 cause: "\(error)")
+        }
         let layer = outputLayer(layerCount: encoder.configuration.transformer.numLayers)
-        let (conditioning, pooled) = encoder.encode(windows, layer: layer, backend: backend)
+        let (conditioning, pooled) = encoder.encode(windows, layer: layer, embeddings: embeddings, backend: backend)
         return Conditioning([Conditioning.Entry(conditioning, pooled: pooled)])
     }
 }

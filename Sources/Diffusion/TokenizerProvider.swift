@@ -1,3 +1,5 @@
+import Foundation
+import Models
 import Synchronization
 import Tokenizers
 
@@ -5,10 +7,14 @@ import Tokenizers
 public final class TokenizerProvider: Sendable {
     private let cell = Mutex<CLIPTokenizer?>(nil)
     private let embeddingSyntax: EmbeddingSyntax
+    private let embeddingDirectories: [String]
 
-    /// - Parameter embeddingSyntax: how `embedding:NAME` is treated (ComfyUI's server drops missing ones).
-    public init(embeddingSyntax: EmbeddingSyntax = .dropMissing) {
+    /// - Parameters:
+    ///   - embeddingSyntax: how `embedding:NAME` is treated (ComfyUI's server drops missing ones).
+    ///   - embeddingDirectories: where textual-inversion files are looked up (`models/embeddings`).
+    public init(embeddingSyntax: EmbeddingSyntax = .dropMissing, embeddingDirectories: [String] = []) {
         self.embeddingSyntax = embeddingSyntax
+        self.embeddingDirectories = embeddingDirectories
     }
 
     /// The shared tokenizer.
@@ -16,7 +22,10 @@ public final class TokenizerProvider: Sendable {
     public func clip() throws -> CLIPTokenizer {
         try cell.withLock { cached in
             if let cached { return cached }
-            let tokenizer = try CLIPTokenizer(embeddingSyntax: embeddingSyntax)
+            let provider = embeddingDirectories.isEmpty ? nil : EmbeddingDirectories(
+                directories: embeddingDirectories.map { URL(fileURLWithPath: $0) },
+                vectorCount: { try? TextualInversion.vectorCount(path: $0.path) })
+            let tokenizer = try CLIPTokenizer(embeddingSyntax: embeddingSyntax, embeddings: provider)
             cached = tokenizer
             return tokenizer
         }

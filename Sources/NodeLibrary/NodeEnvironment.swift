@@ -36,14 +36,15 @@ public struct NodeEnvironment: Sendable {
     ///   - modelFolders: the model folder registry; the default layout of `directories` when nil.
     public init(directories: DataDirectories, disableMetadata: Bool = false, maxPixels: Int = NodeEnvironment.defaultMaxPixels,
                 backend: any Backend = ReferenceBackend(), models: ModelCache? = nil, modelFolders: ModelFolderRegistry? = nil,
-                tokenizers: TokenizerProvider = TokenizerProvider()) {
+                tokenizers: TokenizerProvider? = nil) {
         self.directories = directories
         self.disableMetadata = disableMetadata
         self.maxPixels = maxPixels
         self.backend = backend
         self.models = models ?? ModelCache()
         self.modelFolders = modelFolders ?? ModelFolderRegistry(directories: directories)
-        self.tokenizers = tokenizers
+        self.tokenizers = tokenizers ?? TokenizerProvider(
+            embeddingDirectories: self.modelFolders.searchDirectories("embeddings") ?? [])
     }
 
     /// `POST /free`: drops every loaded model from ``models``.
