@@ -46,7 +46,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Workflow", "Executor", "JobQueue", "NodeLibrary", "MediaIO", "FolderPaths",
+                "Workflow", "Executor", "JobQueue", "NodeLibrary", "MediaIO", "FolderPaths", "Diffusion", "TensorCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,3 +1,4 @@
+import Diffusion
 import Executor
 import FolderPaths
 import Hummingbird
@@ -40,7 +41,8 @@ public enum LoomServer {
 
         let models = ModelFolderRegistry(directories: configuration.directories)
         let environment = NodeEnvironment(directories: configuration.directories, disableMetadata: configuration.disableMetadata,
-                                          backend: backend, modelFolders: models)
+                                          backend: backend, models: ModelCache(budget: configuration.modelCacheBytes),
+                                          modelFolders: models)
         let registry = registry ?? BuiltinNodes.registry(environment)
         let hub = WebSocketHub()
         let worker = JobWorker(store: store, executor: PromptExecutor(registry: registry), hub: hub, compute: ComputeThread(),

@@ -19,11 +19,13 @@ public struct ServerConfiguration: Sendable {
     public var argv: [String]
     /// A job that was running when the process died is retried this many times in all.
     public var maxAttempts: Int
+    /// Bytes loaded models may hold between prompts (`--cache-ram GB`); 75% of RAM when nil.
+    public var modelCacheBytes: Int?
 
     public init(host: String = "127.0.0.1", port: Int = 8188, token: String? = nil, directories: DataDirectories,
                 maxUploadSize: Int = 100 * 1024 * 1024, multiUser: Bool = false, frontEndRoot: String? = nil,
                 disableMetadata: Bool = false, historyMaxCount: Int = 10000, historyMaxAgeSeconds: Int? = nil,
-                argv: [String] = [], maxAttempts: Int = 2) {
+                argv: [String] = [], maxAttempts: Int = 2, modelCacheBytes: Int? = nil) {
         self.host = host
         self.port = port
         self.token = token
@@ -36,5 +38,6 @@ public struct ServerConfiguration: Sendable {
         self.historyMaxAgeSeconds = historyMaxAgeSeconds
         self.argv = argv
         self.maxAttempts = maxAttempts
+        self.modelCacheBytes = modelCacheBytes
     }
 }

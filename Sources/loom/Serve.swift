@@ -35,6 +35,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-attempts"), help: "Runs of a job that keeps crashing the server before it fails.")
     var maxAttempts = 2
     @Option(name: .customLong("log-level")) var logLevel = "info"
+    @Option(name: .customLong("cache-ram"), help: "GB of RAM loaded models may keep between prompts (default: 75% of RAM).")
+    var cacheRAM: Double?
 
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
@@ -52,7 +54,8 @@ struct Serve: AsyncParsableCommand {
             host: listen, port: port, token: resolvedToken, directories: directories,
             maxUploadSize: Int(maxUploadSize * 1024 * 1024), multiUser: multiUser, frontEndRoot: frontEndRoot,
             disableMetadata: disableMetadata, historyMaxCount: historyMaxItems,
-            historyMaxAgeSeconds: historyMaxAge.map { Int($0 * 3600) }, argv: CommandLine.arguments, maxAttempts: maxAttempts)
+            historyMaxAgeSeconds: historyMaxAge.map { Int($0 * 3600) }, argv: CommandLine.arguments, maxAttempts: maxAttempts,
+            modelCacheBytes: cacheRAM.map { Int($0 * 1_073_741_824) })
         let built = try await LoomServer.build(configuration: configuration, store: store, backend: try CPUBackend(),
                                                logger: logger) { port in
             say("Loom is listening on http://\(listen):\(port)")
