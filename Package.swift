@@ -64,7 +64,9 @@ let package = Package(
         ),
         .testTarget(name: "TensorCoreTests", dependencies: ["TensorCore", "Workflow", "FolderPaths"]),
         .testTarget(name: "TensorCPUTests", dependencies: ["TensorCPU", "TensorCore"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorNN", "TensorCore", "TensorCPU", "Checkpoints", "Tokenizers"]),
+        // Checkpoint fixtures (generated, cached outside the repository) and the .npy golden reader.
+        .target(name: "LoomTestSupport", path: "Tests/LoomTestSupport"),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorNN", "TensorCore", "TensorCPU", "Checkpoints", "Tokenizers", "LoomTestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TensorCore", "Workflow"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Workflow"]),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "Executor"]),
@@ -72,7 +74,7 @@ let package = Package(
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TensorCore", "NodeLibrary", "Workflow", "FolderPaths"]),
         .testTarget(
             name: "NodeLibraryTests",
-            dependencies: ["NodeLibrary", "Diffusion", "Models", "Checkpoints", "Tokenizers", "TensorCore", "TensorCPU", "Workflow", "Executor", "FolderPaths"]
+            dependencies: ["NodeLibrary", "Diffusion", "Models", "Checkpoints", "Tokenizers", "TensorCore", "TensorCPU", "Workflow", "Executor", "FolderPaths", "LoomTestSupport"]
         ),
         .testTarget(
             name: "ServerTests",

@@ -1,3 +1,4 @@
+import LoomTestSupport
 import Checkpoints
 import Foundation
 import Models

@@ -1,3 +1,4 @@
+import LoomTestSupport
 import Diffusion
 import Executor
 import FolderPaths

@@ -6,24 +6,24 @@ import Glibc
 
 /// Test inputs: the generated reduced SD1.5 checkpoint (cached outside the repository) and ComfyUI's goldens.
 ///
-/// The checkpoint cache follows Tests/CheckpointsTests/CheckpointFixtures.swift (copied here, since test
-/// targets cannot import each other): `$LOOM_TEST_CACHE` or `~/.cache/loom-tests`, a file named by the
+/// The checkpoint cache follows Tests/CheckpointsTests/CheckpointFixtures.swift (shared by the test targets through this support library): `$LOOM_TEST_CACHE` or `~/.cache/loom-tests`, a file named by the
 /// SHA-256 of the generator arguments and script, generated under a per-file `flock`, its digest recorded
 /// next to it and checked once per process.
-enum ModelFixtures {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+public enum ModelFixtures {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
     }
 
     /// The Loom package root (symlinks resolved).
-    static let packageRoot: URL = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
+    public static let packageRoot: URL = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let shared = packageRoot.deletingLastPathComponent().appendingPathComponent("shared")
-    static let generator = shared.appendingPathComponent("tools/make_checkpoint.py")
-    static let components = shared.appendingPathComponent("fixtures/comfy_sd15_components_s0")
-    static let txt2img = shared.appendingPathComponent("fixtures/comfy_sd15_reduced_s0")
+    public static let shared = packageRoot.deletingLastPathComponent().appendingPathComponent("shared")
+    public static let generator = shared.appendingPathComponent("tools/make_checkpoint.py")
+    public static let components = shared.appendingPathComponent("fixtures/comfy_sd15_components_s0")
+    public static let txt2img = shared.appendingPathComponent("fixtures/comfy_sd15_reduced_s0")
 
-    static var cacheDirectory: URL {
+    public static var cacheDirectory: URL {
         if let dir = ProcessInfo.processInfo.environment["LOOM_TEST_CACHE"], !dir.isEmpty {
             return URL(fileURLWithPath: dir)
         }
@@ -31,16 +31,16 @@ enum ModelFixtures {
     }
 
     /// sha256 of `make_checkpoint.py sd15 --variant reduced --seed 0` (the goldens' checkpoint).
-    static let reducedSHA256 = "0e0321bb28dc3c3c5511e1519d2456e718fa9f895f1e7bb0f6d73b764864f738"
+    public static let reducedSHA256 = "0e0321bb28dc3c3c5511e1519d2456e718fa9f895f1e7bb0f6d73b764864f738"
 
-    static func reduced() throws -> String {
+    public static func reduced() throws -> String {
         try sd15(["--variant", "reduced", "--seed", "0"], expectedSHA256: reducedSHA256)
     }
 
     private static let verified = Mutex<Set<String>>([])
 
     /// The path of the checkpoint `make_checkpoint.py sd15 <arguments>` writes, generating it if needed.
-    static func sd15(_ arguments: [String], expectedSHA256: String? = nil) throws -> String {
+    public static func sd15(_ arguments: [String], expectedSHA256: String? = nil) throws -> String {
         let scriptDigest = try sha256(file: generator.path)
         let key = try sha256(data: Data((["sd15"] + arguments + [scriptDigest]).joined(separator: "\u{0}").utf8))
         let directory = cacheDirectory
@@ -79,17 +79,17 @@ enum ModelFixtures {
         return file
     }
 
-    static func sha256(file: String) throws -> String {
+    public static func sha256(file: String) throws -> String {
         String(try run(["sha256sum", file]).prefix(64))
     }
 
-    static func sha256(data: Data) throws -> String {
+    public static func sha256(data: Data) throws -> String {
         String(try run(["sha256sum"], input: data).prefix(64))
     }
 
     /// Runs `command` (looked up on PATH), returning stdout; throws on a non-zero exit.
     @discardableResult
-    static func run(_ command: [String], input: Data? = nil) throws -> String {
+    public static func run(_ command: [String], input: Data? = nil) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = command

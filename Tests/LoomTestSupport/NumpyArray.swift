@@ -1,15 +1,16 @@
 import Foundation
 
 /// A float32 `.npy` file (little-endian `<f4`, C order), as `numpy.save` writes the goldens.
-struct NumpyArray {
-    struct Failure: Error, CustomStringConvertible {
-        var description: String
+public struct NumpyArray {
+    public struct Failure: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
     }
 
-    let shape: [Int]
-    let values: [Float]
+    public let shape: [Int]
+    public let values: [Float]
 
-    init(contentsOf path: String) throws {
+    public init(contentsOf path: String) throws {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         let bytes = [UInt8](data)
         guard bytes.count >= 10, bytes[0] == 0x93, Array(bytes[1...5]) == Array("NUMPY".utf8) else {
