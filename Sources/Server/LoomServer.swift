@@ -64,7 +64,8 @@ public enum LoomServer {
         FilesController(directories: configuration.directories, maxUploadSize: limit).register(routes)
 
         if let root = configuration.frontEndRoot {
-            // The web frontend's static files (index.html, assets/); registered last, behind the routes.
+            // The web frontend's static files (index.html, assets/): a path naming a file under the root is
+            // served from it; every other path falls through to the routes above.
             router.add(middleware: FileMiddleware(root, searchForIndexHtml: true, logger: logger))
         }
 
