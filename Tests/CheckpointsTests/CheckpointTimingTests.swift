@@ -1,3 +1,4 @@
+import LoomTestSupport
 import Foundation
 import Testing
 @testable import Checkpoints
@@ -6,7 +7,7 @@ import Testing
 @Suite struct CheckpointTimingTests {
     @Test(.enabled(if: ProcessInfo.processInfo.environment["LOOM_CHECKPOINT_TIMING"] == "1"))
     func openValidateAndConvertReduced() throws {
-        let path = try CheckpointFixtures.reduced()
+        let path = try ModelFixtures.reduced()
         let clock = ContinuousClock()
         var file: SafetensorsFile?
         let open = try clock.measure { file = try SafetensorsFile(path: path) }

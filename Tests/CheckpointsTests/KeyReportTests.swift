@@ -1,3 +1,4 @@
+import LoomTestSupport
 import Foundation
 import Testing
 @testable import Checkpoints
@@ -21,7 +22,7 @@ import Testing
     @Test func handMadeFileWithADeletedAndAnAddedKey() throws {
         let dir = try TestSafetensors.directory()
         defer { try? FileManager.default.removeItem(at: dir) }
-        var table = try CheckpointFixtures.table("sd15", ["--variant", "tiny", "--no-extras"])
+        var table = try ModelFixtures.table("sd15", ["--variant", "tiny", "--no-extras"])
         let deleted = "model.diffusion_model.output_blocks.1.1.transformer_blocks.0.attn2.to_v.weight"
         let deletedVAE = "first_stage_model.decoder.up.2.block.1.conv2.bias"
         #expect(table.removeValue(forKey: deleted) != nil && table.removeValue(forKey: deletedVAE) != nil)

@@ -1,3 +1,4 @@
+import LoomTestSupport
 import Foundation
 import Testing
 @testable import Checkpoints
@@ -45,7 +46,7 @@ import Testing
 
     @Test(arguments: layouts)
     func detectsEveryGeneratorLayout(_ layout: Layout) throws {
-        let shapes = StateDictShapes(try CheckpointFixtures.table("sd15", layout.arguments))
+        let shapes = StateDictShapes(try ModelFixtures.table("sd15", layout.arguments))
         guard case let .sd1(config) = try ModelDetection.detect(shapes) else { return }
         #expect(config.unet == layout.expected)
         #expect(config.vae == .sd1)
@@ -60,7 +61,7 @@ import Testing
     }
 
     @Test func fullLayoutIsTheReleasedSD15() throws {
-        let shapes = StateDictShapes(try CheckpointFixtures.table("sd15", ["--variant", "full"]))
+        let shapes = StateDictShapes(try ModelFixtures.table("sd15", ["--variant", "full"]))
         #expect(try ModelDetection.detect(shapes) == .sd1(SD1CheckpointConfiguration(unet: .sd15, vae: .sd1, clip: .vitL14)))
         #expect(SD1UNetConfiguration.sd15.attentionLevels == [0, 1, 2])
         let parameters = SD1UNetConfiguration.sd15.expectedKeys().values.reduce(0) { $0 + $1.reduce(1, *) }
@@ -68,7 +69,7 @@ import Testing
     }
 
     @Test func detectsTheTinyFile() throws {
-        let file = try SafetensorsFile(path: try CheckpointFixtures.tiny())
+        let file = try SafetensorsFile(path: try ModelFixtures.tiny())
         #expect(file.metadata["variant"] == "tiny")
         let detected = try ModelDetection.detect(file)
         #expect(detected == .sd1(SD1CheckpointConfiguration(unet: Self.layouts[2].expected, vae: .sd1, clip: .vitL14)))
@@ -83,7 +84,7 @@ import Testing
     }
 
     @Test func detectsTheReducedFile() throws {
-        let file = try SafetensorsFile(path: try CheckpointFixtures.reduced())
+        let file = try SafetensorsFile(path: try ModelFixtures.reduced())
         let detected = try ModelDetection.detect(file)
         #expect(detected == .sd1(SD1CheckpointConfiguration(unet: Self.layouts[1].expected, vae: .sd1, clip: .vitL14)))
         guard case let .sd1(config) = detected else { return }
@@ -92,7 +93,7 @@ import Testing
     }
 
     @Test func oldCLIPLayoutWithoutTextModelIsRemapped() throws {
-        let table = try CheckpointFixtures.table("sd15", ["--variant", "tiny"])
+        let table = try ModelFixtures.table("sd15", ["--variant", "tiny"])
         var old: [String: [Int]] = [:]
         for (key, shape) in table {
             old[key.replacingOccurrences(of: "cond_stage_model.transformer.text_model.", with: "cond_stage_model.transformer.")] = shape
@@ -118,14 +119,14 @@ import Testing
     }
 
     @Test func vaeOnlyIsReportedWithItsKeyFamily() throws {
-        let vae = try CheckpointFixtures.table("sd15", ["--variant", "tiny"]).filter { $0.key.hasPrefix("first_stage_model.") }
+        let vae = try ModelFixtures.table("sd15", ["--variant", "tiny"]).filter { $0.key.hasPrefix("first_stage_model.") }
         let message = try #require(unrecognisedMessage(vae))
         #expect(message.contains("no UNet under model.diffusion_model."))
         #expect(message.contains("first_stage_model.* (\(vae.count))"), "\(message)")
     }
 
     @Test func svdIsReportedAsANonSD1UNet() throws {
-        let svd = try CheckpointFixtures.table("svd", ["--variant", "tiny"])
+        let svd = try ModelFixtures.table("svd", ["--variant", "tiny"])
         let message = try #require(unrecognisedMessage(svd))
         #expect(message.contains("not SD1.x"))
         #expect(message.contains("context_dim 1024"))
@@ -141,12 +142,12 @@ import Testing
     }
 
     @Test func sd1UNetWithoutCLIPIsReported() throws {
-        let noCLIP = try CheckpointFixtures.table("sd15", ["--variant", "tiny"]).filter { !$0.key.hasPrefix("cond_stage_model.") }
+        let noCLIP = try ModelFixtures.table("sd15", ["--variant", "tiny"]).filter { !$0.key.hasPrefix("cond_stage_model.") }
         #expect(try #require(unrecognisedMessage(noCLIP)).contains("no CLIP text model"))
     }
 
     @Test func otherModelChannelsAreNotSD1() throws {
-        var table = try CheckpointFixtures.table("sd15", ["--variant", "tiny"])
+        var table = try ModelFixtures.table("sd15", ["--variant", "tiny"])
         table["model.diffusion_model.input_blocks.0.0.weight"] = [256, 4, 3, 3]
         #expect(try #require(unrecognisedMessage(table)).contains("model_channels 256 (SD1.x: 320)"))
     }

@@ -4,11 +4,13 @@ import Synchronization
 import Glibc
 #endif
 
-/// Test inputs: the generated reduced SD1.5 checkpoint (cached outside the repository) and ComfyUI's goldens.
+/// Test inputs shared by the test targets: checkpoints made by `../shared/tools/make_checkpoint.py`
+/// (generated once, cached outside the repository) and the paths of ComfyUI's goldens.
 ///
-/// The checkpoint cache follows Tests/CheckpointsTests/CheckpointFixtures.swift (shared by the test targets through this support library): `$LOOM_TEST_CACHE` or `~/.cache/loom-tests`, a file named by the
-/// SHA-256 of the generator arguments and script, generated under a per-file `flock`, its digest recorded
-/// next to it and checked once per process.
+/// Cache: `$LOOM_TEST_CACHE` or `~/.cache/loom-tests`. A file is named by the SHA-256 of the generator
+/// arguments and script (editing the script regenerates), written under a temporary name and renamed,
+/// under a per-file `flock` so parallel tests and processes do not generate it twice; its digest is
+/// recorded next to it and checked once per process.
 public enum ModelFixtures {
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
@@ -32,6 +34,29 @@ public enum ModelFixtures {
 
     /// sha256 of `make_checkpoint.py sd15 --variant reduced --seed 0` (the goldens' checkpoint).
     public static let reducedSHA256 = "0e0321bb28dc3c3c5511e1519d2456e718fa9f895f1e7bb0f6d73b764864f738"
+
+    /// sha256 of `make_checkpoint.py sd15 --variant tiny --seed 0`.
+    public static let tinySHA256 = "2f3e1236d97fc4a241fddcc7e1aac5903ca68916294cb7bccf90fcba563c0492"
+
+    public static func tiny() throws -> String {
+        try sd15(["--variant", "tiny", "--seed", "0"], expectedSHA256: tinySHA256)
+    }
+
+    /// The key → shape table `make_checkpoint.py <arch> <arguments> --list` prints (nothing is written).
+    public static func table(_ arch: String, _ arguments: [String]) throws -> [String: [Int]] {
+        let output = try run(["python3", generator.path, arch] + arguments + ["--list"])
+        var table: [String: [Int]] = [:]
+        for line in output.split(separator: "\n") {
+            guard let open = line.firstIndex(of: "["), let close = line.firstIndex(of: "]") else { continue }
+            let key = line[..<open].trimmingCharacters(in: .whitespaces)
+            let dims = line[line.index(after: open)..<close].split(separator: ",").compactMap {
+                Int($0.trimmingCharacters(in: .whitespaces))
+            }
+            table[key] = dims
+        }
+        guard !table.isEmpty else { throw Failure(description: "no table from \(arguments)") }
+        return table
+    }
 
     public static func reduced() throws -> String {
         try sd15(["--variant", "reduced", "--seed", "0"], expectedSHA256: reducedSHA256)
