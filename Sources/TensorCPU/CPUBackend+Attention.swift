@@ -8,15 +8,9 @@ extension CPUBackend {
     /// unit-strided; the mask is read through its broadcast strides. Ranks 2 and 3 gain leading unit dimensions;
     /// higher ranks fold their leading dimensions. Falls back to ``ReferenceBackend`` when a kernel fails.
     public func attention(query: Tensor, key: Tensor, value: Tensor, mask: Tensor?, scale: Float?) -> Tensor {
-        precondition(query.rank >= 2 && key.rank == query.rank && value.rank == query.rank,
-                     "attention: query \(query.shape), key \(key.shape), value \(value.shape)")
-        let rank = query.rank
-        let lead = Array(query.shape.dropLast(2))
-        let lq = query.shape[rank - 2], d = query.shape[rank - 1]
-        let lk = key.shape[rank - 2], dv = value.shape[rank - 1]
-        precondition(Array(key.shape.dropLast(2)) == lead && Array(value.shape.dropLast(2)) == lead
-                     && key.shape[rank - 1] == d && value.shape[rank - 2] == lk,
-                     "attention: query \(query.shape), key \(key.shape), value \(value.shape)")
+        let shape = AttentionShape(query: query, key: key, value: value)
+        let lead = shape.lead
+        let lq = shape.queryLength, d = shape.headDim, lk = shape.keyLength, dv = shape.valueDim
         let outShape = lead + [lq, dv]
         guard lead.reduce(1, *) > 0, lq > 0, dv > 0 else { return Tensor(zeros: outShape) }
         if lk == 0 || d == 0 {

@@ -21,15 +21,9 @@ extension ReferenceBackend {
     /// `[B, H]`); `mask` is additive and broadcasts to `[..., Lq, Lk]`; `scale` defaults to `1/√D`.
     /// - Returns: `[..., Lq, Dv]`.
     public func attention(query: Tensor, key: Tensor, value: Tensor, mask: Tensor?, scale: Float?) -> Tensor {
-        precondition(query.rank >= 2 && key.rank == query.rank && value.rank == query.rank,
-                     "attention: query \(query.shape), key \(key.shape), value \(value.shape)")
-        let rank = query.rank
-        let lead = Array(query.shape.dropLast(2))
-        let lq = query.shape[rank - 2], d = query.shape[rank - 1]
-        let lk = key.shape[rank - 2], dv = value.shape[rank - 1]
-        precondition(Array(key.shape.dropLast(2)) == lead && Array(value.shape.dropLast(2)) == lead
-                     && key.shape[rank - 1] == d && value.shape[rank - 2] == lk,
-                     "attention: query \(query.shape), key \(key.shape), value \(value.shape)")
+        let shape = AttentionShape(query: query, key: key, value: value)
+        let lead = shape.lead
+        let lq = shape.queryLength, d = shape.headDim, lk = shape.keyLength, dv = shape.valueDim
         let scores = lead + [lq, lk]
         let maskOffsets = mask.map { Self.broadcastOffsets(from: $0.shape, to: scores) }
         let maskValues = mask?.scalars
