@@ -47,7 +47,9 @@ struct Serve: AsyncParsableCommand {
         let directories = DataDirectories(base: base, models: modelsDirectory.map(Self.absolute), input: inputDirectory.map(Self.absolute),
                                           output: outputDirectory.map(Self.absolute), temp: tempDirectory.map(Self.absolute),
                                           user: userDirectory.map(Self.absolute))
-        try directories.createLayout()
+        // The full layout (and the temp wipe) is made once by LoomServer.build; the token file and the
+        // store need only the base directory before that.
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         let resolvedToken = try TokenSetup.resolve(flag: token, noAuth: noAuth, host: listen, directory: base, logger: logger)
         let store = try SQLiteQueueStore(path: (base as NSString).appendingPathComponent("loom.sqlite"))
         let configuration = ServerConfiguration(
