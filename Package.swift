@@ -35,7 +35,7 @@ let package = Package(
         .target(name: "Checkpoints", dependencies: ["TensorCore"]),
         .target(name: "TensorNN", dependencies: ["TensorCore"], swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "Models", dependencies: ["TensorNN", "TensorCore", "Checkpoints"], swiftSettings: [.unsafeFlags(["-O"])]),
-        .target(name: "Diffusion", dependencies: ["Models", "TensorNN", "TensorCore", "Checkpoints", "Tokenizers"]),
+        .target(name: "Diffusion", dependencies: ["Models", "TensorNN", "TensorCore", "Checkpoints", "Tokenizers"], swiftSettings: [.unsafeFlags(["-O"])]),
         .target(name: "MediaIO", dependencies: ["TensorCore", "CMediaCodecs"]),
         .target(name: "Workflow"),
         .target(name: "Executor", dependencies: ["Workflow"]),
@@ -56,7 +56,7 @@ let package = Package(
         .executableTarget(
             name: "loom",
             dependencies: [
-                "Server", "JobQueueSQLite", "JobQueue", "Workflow", "TensorCPU", "TensorCore", "CBLAS", "Checkpoints", "Models",
+                "Server", "JobQueueSQLite", "JobQueue", "Workflow", "TensorCPU", "TensorCore", "CBLAS", "Checkpoints", "Models", "Diffusion",
                 "Tokenizers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
@@ -74,7 +74,9 @@ let package = Package(
         .testTarget(name: "MediaIOTests", dependencies: ["MediaIO", "TensorCore", "NodeLibrary", "Workflow", "FolderPaths"]),
         .testTarget(
             name: "NodeLibraryTests",
-            dependencies: ["NodeLibrary", "Diffusion", "Models", "Checkpoints", "Tokenizers", "TensorCore", "TensorCPU", "Workflow", "Executor", "FolderPaths", "LoomTestSupport"]
+            dependencies: ["NodeLibrary", "Diffusion", "Models", "Checkpoints", "Tokenizers", "TensorCore", "TensorCPU", "Workflow", "Executor", "FolderPaths", "MediaIO", "LoomTestSupport"],
+            // Golden JSON files read through #filePath, not bundled.
+            exclude: ["Fixtures"]
         ),
         .testTarget(
             name: "ServerTests",
@@ -87,7 +89,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "Workflow",
+                "Workflow", "MediaIO", "TensorCore", "LoomTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]

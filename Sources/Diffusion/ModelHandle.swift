@@ -1,16 +1,115 @@
 import Checkpoints
+import Models
+import TensorCore
+import TensorNN
 
-/// ComfyUI's MODEL socket value: the denoising UNet of a checkpoint, not loaded yet (lazy: the
-/// sampler loads it through ``cache``).
+/// ComfyUI's MODEL socket value: the denoising UNet of a checkpoint and how it is sampled. Nothing is
+/// loaded by the handle itself: ``unet()`` loads the weights through ``cache`` when a sampler needs them.
 public struct ModelHandle: Sendable {
     public let checkpoint: CheckpointHandle
     public let cache: ModelCache
+    /// The noise schedule and parameterisation (eps for SD1.x; `ModelSamplingDiscrete` nodes replace it).
+    public var sampling: ModelSamplingDiscrete
+    /// The dtype the UNet's weights are held in: float32 (ComfyUI's CPU mode, the parity mode) or bfloat16.
+    public var weightType: DType
 
-    public init(checkpoint: CheckpointHandle, cache: ModelCache) {
+    public init(checkpoint: CheckpointHandle, cache: ModelCache, sampling: ModelSamplingDiscrete = ModelSamplingDiscrete(),
+                weightType: DType = .float32) {
         self.checkpoint = checkpoint
         self.cache = cache
+        self.sampling = sampling
+        self.weightType = weightType
     }
 
     /// The UNet's configuration as detected.
     public var configuration: SD1UNetConfiguration { checkpoint.sd1.unet }
+
+    /// The cache key of the loaded UNet.
+    public var cacheKey: ModelCache.Key {
+        ModelCache.Key(file: checkpoint.file, component: "unet:\(weightType)")
+    }
+
+    /// The loaded UNet (from the cache, or loaded now and cached).
+    ///
+    /// - Throws: ``ModelLoadError`` `.loadFailed` naming the keys that do not match.
+    public func unet() throws(ModelLoadError) -> SD1UNet {
+        let checkpoint = self.checkpoint, cache = self.cache, weightType = self.weightType
+        do {
+            return try cache.value(for: cacheKey) {
+                let file = try cache.mapping(checkpoint.file)
+                let unet = try SD1UNet(checkpoint: file, configuration: checkpoint.sd1.unet, weightType: weightType)
+                return (unet, unet.residentBytes)
+            }
+        } catch let error as ModelLoadError {
+            throw error
+        } catch {
+            throw ModelLoadError(.loadFailed, "the UNet does not load", path: checkpoint.file.path, cause: "\(error)")
+        }
+    }
+}
+
+/// ComfyUI's VAE socket value: an autoencoder in a checkpoint (`first_stage_model.`) or a standalone
+/// file (`VAELoader`), not loaded yet: the VAE nodes load it through ``cache``.
+public struct VAEHandle: Sendable {
+    public let file: ModelFile
+    /// The autoencoder's key prefix in ``file``.
+    public let prefix: String
+    public let configuration: AutoencoderKLConfiguration
+    public let cache: ModelCache
+
+    public init(file: ModelFile, prefix: String, configuration: AutoencoderKLConfiguration, cache: ModelCache) {
+        self.file = file
+        self.prefix = prefix
+        self.configuration = configuration
+        self.cache = cache
+    }
+
+    /// The VAE of a checkpoint.
+    public init(checkpoint: CheckpointHandle, cache: ModelCache) {
+        self.init(file: checkpoint.file, prefix: SD1CheckpointConfiguration.Component.vae.prefix,
+                  configuration: checkpoint.sd1.vae, cache: cache)
+    }
+
+    /// Spatial compression between pixels and latents (8 for the SD VAE).
+    public var downscale: Int { 1 << max(0, configuration.channelMult.count - 1) }
+
+    public var cacheKey: ModelCache.Key { ModelCache.Key(file: file, component: "vae:" + prefix) }
+
+    /// The loaded autoencoder (from the cache, or loaded now and cached).
+    ///
+    /// - Throws: ``ModelLoadError`` `.loadFailed` naming the keys that do not match.
+    public func autoencoder() throws(ModelLoadError) -> AutoencoderKL {
+        let file = self.file, prefix = self.prefix, configuration = self.configuration, cache = self.cache
+        do {
+            return try cache.value(for: cacheKey) {
+                let mapping = try cache.mapping(file)
+                let vae = try AutoencoderKL(checkpoint: mapping, configuration: configuration, prefix: prefix)
+                return (vae, vae.residentBytes)
+            }
+        } catch let error as ModelLoadError {
+            throw error
+        } catch {
+            throw ModelLoadError(.loadFailed, "the VAE does not load", path: file.path, cause: "\(error)")
+        }
+    }
+}
+
+extension ModelCache {
+    /// The mapping of `file`: the cached checkpoint's when it was opened as one, else the bare file's.
+    public func mapping(_ file: ModelFile) throws(ModelLoadError) -> SafetensorsFile {
+        if let loaded = lookup(Key(file: file, component: Component.checkpoint), as: LoadedCheckpoint.self) {
+            return loaded.safetensors
+        }
+        return try safetensors(file)
+    }
+}
+
+extension Module {
+    /// Bytes the parameters occupy in memory the module owns (converted or copied weights); weights
+    /// borrowed read-only from a file's mapping live in the page cache and are not counted.
+    public var residentBytes: Int {
+        parameters.values.reduce(0) { sum, tensor in
+            tensor.storage.isReadOnly ? sum : sum + tensor.count * tensor.dtype.byteSize
+        }
+    }
 }

@@ -17,6 +17,19 @@ public enum BuiltinNodes {
             ImageBatchNode.definition(env),
             ImageCropNode.definition(env),
             CLIPLoaderNode.definition(env),
+            VAELoaderNode.definition(env),
+            EmptyLatentImageNode.definition(env),
+            KSamplerNode.definition(env),
+            KSamplerNode.advancedDefinition(env),
+            VAEDecodeNode.definition(env),
+            VAEEncodeNode.definition(env),
+            VAEDecodeNode.tiledDefinition(env),
+            VAEEncodeNode.tiledDefinition(env),
+            LatentUpscaleNode.definition(env),
+            LatentUpscaleNode.byDefinition(env),
+            SetLatentNoiseMaskNode.definition(env),
+            LatentFromBatchNode.definition(env),
+            RepeatLatentBatchNode.definition(env),
         ]
     }
 

@@ -24,6 +24,12 @@ struct DNNLState {
     let engine: dnnl_engine_t
     let stream: dnnl_stream_t
     var primitives: [PrimitiveKey: dnnl_primitive_t] = [:]
+    /// The scratchpad every primitive runs with. Primitives are created in oneDNN's user-scratchpad mode:
+    /// in its default (library) mode the scratchpad belongs to the thread that created the primitive, and
+    /// running the primitive on another thread crashes. Executions are serialised by the engine's mutex,
+    /// so one buffer, grown to the largest request, serves them all.
+    var scratchpad: UnsafeMutableRawPointer? = nil
+    var scratchpadBytes = 0
     /// libgomp's `omp_set_num_threads`, found in the already-loaded library (oneDNN links it).
     let setOMPThreads: (@convention(c) (Int32) -> Void)?
 
@@ -40,8 +46,20 @@ struct DNNLState {
     mutating func destroy() {
         for primitive in primitives.values { dnnl_primitive_destroy(primitive) }
         primitives.removeAll()
+        scratchpad?.deallocate()
+        scratchpad = nil
         dnnl_stream_destroy(stream)
         dnnl_engine_destroy(engine)
+    }
+
+    /// A scratchpad of at least `bytes` bytes (grown, never shrunk).
+    mutating func scratchpad(bytes: Int) -> UnsafeMutableRawPointer {
+        if let scratchpad, scratchpadBytes >= bytes { return scratchpad }
+        scratchpad?.deallocate()
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        scratchpad = buffer
+        scratchpadBytes = bytes
+        return buffer
     }
 
     /// The cached primitive for `key`, if any.
@@ -154,7 +172,14 @@ extension CPUEngine {
                 state.store(key, primitive, limit: limit)
             }
             state.setOMPThreads?(Int32(threads))
-            try execute(primitive, engine: engine, stream: DNNLHandle(raw: state.stream), args(primitive))
+            var arguments = try args(primitive)
+            var scratchpadDescriptor = queryMemoryDescriptor(primitive, dnnl_query_scratchpad_md)
+            let scratchpadBytes = dnnl_memory_desc_get_size(&scratchpadDescriptor)
+            if scratchpadBytes > 0 {
+                arguments.append((DNNL_ARG_SCRATCHPAD, scratchpadDescriptor,
+                                  UnsafeRawPointer(state.scratchpad(bytes: scratchpadBytes))))
+            }
+            try execute(primitive, engine: engine, stream: DNNLHandle(raw: state.stream), arguments)
         }
     }
 }
@@ -164,8 +189,14 @@ func primitiveDescriptor<Op>(_ op: inout Op, engine: DNNLHandle, attr: dnnl_prim
     throws -> dnnl_primitive_desc_t
 {
     var descriptor: dnnl_primitive_desc_t?
+    // Every primitive takes its scratchpad from the caller (see DNNLState.scratchpad).
+    var ownAttr: dnnl_primitive_attr_t? = nil
+    if attr == nil { try check(dnnl_primitive_attr_create(&ownAttr), "dnnl_primitive_attr_create") }
+    defer { if let ownAttr { dnnl_primitive_attr_destroy(ownAttr) } }
+    let attributes = attr ?? ownAttr
+    try check(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user), "set_scratchpad_mode")
     try withUnsafeMutablePointer(to: &op) { pointer in
-        try check(dnnl_primitive_desc_create(&descriptor, UnsafeRawPointer(pointer), attr, engine.raw, nil), what)
+        try check(dnnl_primitive_desc_create(&descriptor, UnsafeRawPointer(pointer), attributes, engine.raw, nil), what)
     }
     return descriptor!
 }

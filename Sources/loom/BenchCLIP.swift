@@ -7,7 +7,7 @@ import TensorCore
 import Tokenizers
 
 /// A token as the encoder reads it (the benchmark's own adapter over ``TokenWeight``).
-private struct BenchToken: WeightedToken {
+struct BenchToken: WeightedToken {
     var id: Int
     var weight: Double
 }

@@ -11,10 +11,12 @@ import Workflow
 
 /// What the test-only output nodes saw, by node id.
 final class Captured: Sendable {
-    private let values = Mutex<[String: Conditioning]>([:])
+    private let values = Mutex<[String: any Sendable]>([:])
 
-    func record(_ node: String, _ value: Conditioning) { values.withLock { $0[node] = value } }
-    subscript(node: String) -> Conditioning? { values.withLock { $0[node] } }
+    func record(_ node: String, _ value: any Sendable) { values.withLock { $0[node] = value } }
+    subscript(node: String) -> Conditioning? { values.withLock { $0[node] as? Conditioning } }
+    func latent(_ node: String) -> Latent? { values.withLock { $0[node] as? Latent } }
+    func image(_ node: String) -> Tensor? { values.withLock { $0[node] as? Tensor } }
 }
 
 /// Events in order, for cache checks.
@@ -70,6 +72,18 @@ final class NodeHarness: Sendable {
             name: "CaptureConditioning", category: "testing", isOutputNode: true,
             required: [InputSpec("conditioning", .socket("CONDITIONING"))])) { inv in
             captured.record(inv.context.nodeID, try inv.object("conditioning", as: Conditioning.self))
+            return NodeResult()
+        })
+        registry.register(NodeDefinition(schema: NodeSchema(
+            name: "CaptureLatent", category: "testing", isOutputNode: true,
+            required: [InputSpec("samples", .socket("LATENT"))])) { inv in
+            captured.record(inv.context.nodeID, try inv.latent("samples"))
+            return NodeResult()
+        })
+        registry.register(NodeDefinition(schema: NodeSchema(
+            name: "CaptureImage", category: "testing", isOutputNode: true,
+            required: [InputSpec("images", .socket("IMAGE"))])) { inv in
+            captured.record(inv.context.nodeID, try inv.image("images"))
             return NodeResult()
         })
         self.registry = registry

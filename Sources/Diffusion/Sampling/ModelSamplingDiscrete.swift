@@ -1,0 +1,151 @@
+import Foundation
+import TensorCore
+
+/// The discrete-time noise schedule of DDPM-trained models (SD1.x, SD2.x, SDXL) and the conversions between the
+/// sampler's σ-space and the network's input and output, as ComfyUI's `ModelSamplingDiscrete` with the `EPS` or
+/// `V_PREDICTION` parameterisation.
+///
+/// The schedule: `betas = linspace(√start, √end, T)²` in float64, `ᾱ = cumprod(1 − β)`, `σ_t = √((1 − ᾱ_t)/ᾱ_t)`,
+/// stored as float32 (and `log σ` computed in float64, then stored as float32), σ increasing with t.
+public struct ModelSamplingDiscrete: Sendable, Equatable {
+    /// What the network predicts.
+    public enum Prediction: String, Sendable, Equatable {
+        /// The noise ε (SD1.x, SDXL): `denoised = x − ε·σ`.
+        case eps
+        /// The velocity v (SD2.x 768-v): `denoised = x·σ_d²/(σ² + σ_d²) − v·σ·σ_d/√(σ² + σ_d²)`.
+        case vPrediction
+    }
+
+    public let prediction: Prediction
+    /// σ for timesteps 0 ..< T, increasing (float32).
+    public let sigmas: [Float]
+    /// `log σ` per timestep (float32).
+    public let logSigmas: [Float]
+    /// The data standard deviation (1 for these models).
+    public let sigmaData: Float = 1
+
+    /// The "linear" beta schedule.
+    ///
+    /// - Parameters:
+    ///   - prediction: the network's parameterisation.
+    ///   - linearStart: β at t = 0 (ComfyUI's default 0.00085).
+    ///   - linearEnd: β at t = T − 1 (default 0.012).
+    ///   - timesteps: T (default 1000).
+    ///   - zeroTerminalSNR: rescale so that the last timestep has zero SNR (Lin et al. 2023, "Common Diffusion
+    ///     Noise Schedules and Sample Steps are Flawed"), as ComfyUI's `zsnr` option.
+    public init(prediction: Prediction = .eps, linearStart: Double = 0.00085, linearEnd: Double = 0.012,
+                timesteps: Int = 1000, zeroTerminalSNR: Bool = false) {
+        precondition(timesteps >= 2, "ModelSamplingDiscrete: need at least two timesteps")
+        let roots = TorchLinspace.float64(linearStart.squareRoot(), linearEnd.squareRoot(), timesteps)
+        var cumulative = 1.0
+        var sigmas64 = [Double](repeating: 0, count: timesteps)
+        for (t, root) in roots.enumerated() {
+            cumulative *= 1 - root * root
+            sigmas64[t] = ((1 - cumulative) / cumulative).squareRoot()
+        }
+        if zeroTerminalSNR { sigmas64 = Self.rescaledToZeroTerminalSNR(sigmas64) }
+        self.init(prediction: prediction, sigmas: sigmas64)
+    }
+
+    /// A schedule from explicit float64 sigmas (increasing).
+    public init(prediction: Prediction, sigmas: [Double]) {
+        precondition(sigmas.count >= 2, "ModelSamplingDiscrete: need at least two sigmas")
+        self.prediction = prediction
+        self.sigmas = sigmas.map { Float($0) }
+        self.logSigmas = sigmas.map { Float(Foundation.log($0)) }
+    }
+
+    /// The smallest σ of the schedule (`sigmas[0]`).
+    public var sigmaMin: Float { sigmas[0] }
+    /// The largest σ of the schedule (`sigmas[T - 1]`).
+    public var sigmaMax: Float { sigmas[sigmas.count - 1] }
+
+    /// The timestep whose `log σ` is nearest to `log sigma` (first index on ties), as the network's timestep input.
+    public func timestep(_ sigma: Float) -> Float {
+        Float(timestepIndex(sigma))
+    }
+
+    /// The index of ``timestep(_:)``.
+    public func timestepIndex(_ sigma: Float) -> Int {
+        let logSigma = Foundation.log(sigma)
+        var best = 0
+        var bestDistance = Float.infinity
+        for (t, value) in logSigmas.enumerated() {
+            let distance = Swift.abs(logSigma - value)
+            // NaN compares false: like torch's argmin, a NaN distance wins and stays.
+            if distance.isNaN { return t }
+            if distance < bestDistance {
+                bestDistance = distance
+                best = t
+            }
+        }
+        return best
+    }
+
+    /// σ at a fractional timestep: `log σ` interpolated linearly between the neighbouring integer timesteps
+    /// (float32, the timestep clamped to [0, T − 1]).
+    public func sigma(timestep: Float) -> Float {
+        let t = Swift.min(Swift.max(timestep, 0), Float(sigmas.count - 1))
+        let low = Int(t.rounded(.down))
+        let high = Int(t.rounded(.up))
+        let w = t - t.rounded(.towardZero)
+        let logSigma = (1 - w) * logSigmas[low] + w * logSigmas[high]
+        return Foundation.exp(logSigma)
+    }
+
+    /// The σ at which `percent` of the sampling has been done (0 → a huge σ, 1 → 0), for start/end percentages.
+    public func percentToSigma(_ percent: Double) -> Double {
+        if percent <= 0 { return 999_999_999.9 }
+        if percent >= 1 { return 0 }
+        return Double(sigma(timestep: Float((1 - percent) * 999)))
+    }
+
+    /// The network input for a sampler state `x` at σ: `x / √(σ² + σ_d²)`.
+    public func calculateInput(sigma: Float, _ x: Tensor) -> Tensor {
+        let scale = (sigma * sigma + sigmaData * sigmaData).squareRoot()
+        return LatentMath.map(x) { $0 / scale }
+    }
+
+    /// The denoised estimate from the network output at σ for the model input `x` (the sampler's x).
+    public func calculateDenoised(sigma: Float, output: Tensor, input x: Tensor) -> Tensor {
+        switch prediction {
+        case .eps:
+            return LatentMath.zip(x, output) { $0 - $1 * sigma }
+        case .vPrediction:
+            let s2 = sigma * sigma + sigmaData * sigmaData
+            let a = sigmaData * sigmaData / s2
+            let b = sigma * sigmaData / s2.squareRoot()
+            return LatentMath.zip(x, output) { $0 * a - $1 * b }
+        }
+    }
+
+    /// The starting point of sampling: `noise·σ + latent`, or `noise·√(1 + σ²) + latent` with `maxDenoise`
+    /// (full denoise from the schedule's top, where the latent is scaled as in DDPM's x_T).
+    public func noiseScaling(sigma: Float, noise: Tensor, latent: Tensor, maxDenoise: Bool) -> Tensor {
+        let scale = maxDenoise ? (1 + sigma * sigma).squareRoot() : sigma
+        return LatentMath.zip(noise, latent) { $0 * scale + $1 }
+    }
+
+    /// Undoes ``noiseScaling(sigma:noise:latent:maxDenoise:)`` on the sampler's result (the identity here).
+    public func inverseNoiseScaling(sigma: Float, _ latent: Tensor) -> Tensor { latent }
+
+    /// Whether a schedule starting at `firstSigma` starts from pure noise (ComfyUI's `max_denoise`):
+    /// `firstSigma` ≥ σ_max up to a relative 1e-5.
+    public func isMaxDenoise(firstSigma: Float) -> Bool {
+        let maxSigma = Double(sigmaMax)
+        let sigma = Double(firstSigma)
+        return Swift.abs(maxSigma - sigma) <= 1e-5 * Swift.max(Swift.abs(maxSigma), Swift.abs(sigma)) || sigma > maxSigma
+    }
+
+    private static func rescaledToZeroTerminalSNR(_ sigmas: [Double]) -> [Double] {
+        var roots = sigmas.map { (1 / ($0 * $0 + 1)).squareRoot() }
+        let first = roots[0]
+        let last = roots[roots.count - 1]
+        for i in roots.indices {
+            roots[i] = (roots[i] - last) * (first / (first - last))
+        }
+        var alphas = roots.map { $0 * $0 }
+        alphas[alphas.count - 1] = 4.8973451890853435e-08
+        return alphas.map { ((1 - $0) / $0).squareRoot() }
+    }
+}

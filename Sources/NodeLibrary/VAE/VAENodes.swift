@@ -1,0 +1,168 @@
+import Diffusion
+import Models
+import TensorCore
+import Workflow
+
+/// Pixel ↔ latent conversions of ComfyUI's `comfy.sd.VAE`, shared by the VAE nodes.
+enum VAEPixels {
+    /// IMAGE `[B, H, W, C]` in [0, 1] → the autoencoder's input `[B, 3, H', W']` in [−1, 1]: the first three
+    /// channels, cropped to a multiple of the compression (centred, as `vae_encode_crop_pixels` does).
+    static func input(_ image: Tensor, downscale: Int) throws -> Tensor {
+        var pixels = image.narrowed(dim: 3, start: 0, length: min(3, image.shape[3]))
+        guard pixels.shape[3] == 3 else { throw NodeError("VAE Encode needs RGB images (got \(image.shape[3]) channels)") }
+        for dim in 1...2 {
+            let size = pixels.shape[dim]
+            let kept = size / downscale * downscale
+            guard kept > 0 else {
+                throw NodeError("The image is \(image.shape[2])x\(image.shape[1]); the VAE needs at least \(downscale)x\(downscale) pixels")
+            }
+            if kept != size { pixels = pixels.narrowed(dim: dim, start: (size % downscale) / 2, length: kept) }
+        }
+        let planes = pixels.permuted([0, 3, 1, 2]).contiguous(forceCopy: true)
+        return planes.mapFloats { $0 * 2 - 1 }
+    }
+
+    /// The autoencoder's output `[B, 3, H, W]` → IMAGE `[B, H, W, 3]`: `clamp((x + 1) / 2, 0, 1)`.
+    static func output(_ decoded: Tensor) -> Tensor {
+        decoded.permuted([0, 2, 3, 1]).contiguous(forceCopy: true).mapFloats { min(max(($0 + 1) / 2, 0), 1) }
+    }
+
+    /// Runs `body` on each batch item and stacks the results (one item's activations in memory at a time).
+    static func perItem(_ x: Tensor, _ body: (Tensor) throws -> Tensor) rethrows -> Tensor {
+        if x.shape[0] == 1 { return try body(x) }
+        var parts: [Tensor] = []
+        for i in 0..<x.shape[0] { parts.append(try body(x.slice(batch: i..<(i + 1)))) }
+        return Tensor.concatenated(parts, dim: 0)
+    }
+}
+
+extension Tensor {
+    /// A contiguous float32 copy with `transform` applied to every element.
+    func mapFloats(_ transform: (Float) -> Float) -> Tensor {
+        var out = contiguous(as: .float32, forceCopy: true)
+        out.withMutableFloats { buffer in
+            for i in buffer.indices { buffer[i] = transform(buffer[i]) }
+        }
+        return out
+    }
+}
+
+/// ComfyUI's `VAEDecode` and `VAEDecodeTiled`.
+enum VAEDecodeNode {
+    static func definition(_ env: NodeEnvironment) -> NodeDefinition {
+        let schema = NodeSchema(
+            name: "VAEDecode", displayName: "VAE Decode",
+            description: "Decodes latent images back into pixel space images.", category: "latent", pythonModule: "nodes",
+            required: [
+                InputSpec("samples", .socket(SocketType.latent), tooltip: "The latent to be decoded."),
+                InputSpec("vae", .socket(SocketType.vae), tooltip: "The VAE model used for decoding the latent."),
+            ],
+            outputs: [OutputSpec(SocketType.image, tooltip: "The decoded image.")]
+        )
+        return NodeDefinition(schema: schema) { inv in
+            let (latent, vae, model) = try inputs(inv, env: env)
+            let image = VAEPixels.perItem(latent) { item in
+                VAEPixels.output(model.decode(item, backend: env.backend))
+            }
+            return NodeResult(outputs: [.tensor(image)])
+        }
+    }
+
+    static func tiledDefinition(_ env: NodeEnvironment) -> NodeDefinition {
+        let schema = NodeSchema(
+            name: "VAEDecodeTiled", displayName: "VAE Decode (Tiled)", category: "_for_testing", pythonModule: "nodes",
+            required: [
+                InputSpec("samples", .socket(SocketType.latent)),
+                InputSpec("vae", .socket(SocketType.vae)),
+                InputSpec("tile_size", .int(IntOptions(default: 512, min: 64, max: .int(4096), step: 32))),
+                InputSpec("overlap", .int(IntOptions(default: 64, min: 0, max: .int(4096), step: 32))),
+                InputSpec("temporal_size", .int(IntOptions(default: 64, min: 8, max: .int(4096), step: 4)),
+                          tooltip: "Only used for video VAEs: Amount of frames to decode at a time."),
+                InputSpec("temporal_overlap", .int(IntOptions(default: 8, min: 4, max: .int(4096), step: 4)),
+                          tooltip: "Only used for video VAEs: Amount of frames to overlap."),
+            ],
+            outputs: [OutputSpec(SocketType.image)]
+        )
+        return NodeDefinition(schema: schema) { inv in
+            let (latent, vae, model) = try inputs(inv, env: env)
+            let tileSize = Int(try inv.int("tile_size"))
+            var overlap = Int(try inv.int("overlap"))
+            if tileSize < overlap * 4 { overlap = tileSize / 4 }
+            let compression = vae.downscale
+            let image = VAEPixels.perItem(latent) { item in
+                VAEPixels.output(model.decodeTiled(item, tileSize: tileSize / compression, overlap: overlap / compression,
+                                                   backend: env.backend))
+            }
+            return NodeResult(outputs: [.tensor(image)])
+        }
+    }
+
+    static func inputs(_ inv: NodeInvocation, env: NodeEnvironment) throws -> (Tensor, VAEHandle, AutoencoderKL) {
+        let latent = try inv.latent("samples")
+        let vae = try inv.object("vae", as: VAEHandle.self)
+        let s = latent.samples.shape
+        guard s[1] == vae.configuration.embedDim else {
+            throw NodeError("The latent has \(s[1]) channels; this VAE decodes \(vae.configuration.embedDim)", type: "loom.LatentMismatch")
+        }
+        try env.checkPixels(width: s[3] * vae.downscale, height: s[2] * vae.downscale, batch: s[0])
+        try inv.context.checkInterrupted()
+        do {
+            return (latent.samples, vae, try vae.autoencoder())
+        } catch {
+            throw NodeError(error, loading: "the VAE")
+        }
+    }
+}
+
+/// ComfyUI's `VAEEncode` and `VAEEncodeTiled`.
+enum VAEEncodeNode {
+    static func definition(_ env: NodeEnvironment) -> NodeDefinition {
+        let schema = NodeSchema(
+            name: "VAEEncode", displayName: "VAE Encode", category: "latent", pythonModule: "nodes",
+            required: [InputSpec("pixels", .socket(SocketType.image)), InputSpec("vae", .socket(SocketType.vae))],
+            outputs: [OutputSpec(SocketType.latent)]
+        )
+        return NodeDefinition(schema: schema) { inv in
+            let (pixels, model) = try inputs(inv)
+            let samples = VAEPixels.perItem(pixels) { model.encode($0, backend: env.backend) }
+            return NodeResult(outputs: [.object(Latent(samples: samples))])
+        }
+    }
+
+    static func tiledDefinition(_ env: NodeEnvironment) -> NodeDefinition {
+        let schema = NodeSchema(
+            name: "VAEEncodeTiled", displayName: "VAE Encode (Tiled)", category: "_for_testing", pythonModule: "nodes",
+            required: [
+                InputSpec("pixels", .socket(SocketType.image)),
+                InputSpec("vae", .socket(SocketType.vae)),
+                InputSpec("tile_size", .int(IntOptions(default: 512, min: 64, max: .int(4096), step: 64))),
+                InputSpec("overlap", .int(IntOptions(default: 64, min: 0, max: .int(4096), step: 32))),
+                InputSpec("temporal_size", .int(IntOptions(default: 64, min: 8, max: .int(4096), step: 4)),
+                          tooltip: "Only used for video VAEs: Amount of frames to encode at a time."),
+                InputSpec("temporal_overlap", .int(IntOptions(default: 8, min: 4, max: .int(4096), step: 4)),
+                          tooltip: "Only used for video VAEs: Amount of frames to overlap."),
+            ],
+            outputs: [OutputSpec(SocketType.latent)]
+        )
+        return NodeDefinition(schema: schema) { inv in
+            let (pixels, model) = try inputs(inv)
+            let tileSize = Int(try inv.int("tile_size")), overlap = Int(try inv.int("overlap"))
+            let samples = VAEPixels.perItem(pixels) {
+                model.encodeTiled($0, tileSize: tileSize, overlap: overlap, backend: env.backend)
+            }
+            return NodeResult(outputs: [.object(Latent(samples: samples))])
+        }
+    }
+
+    static func inputs(_ inv: NodeInvocation) throws -> (Tensor, AutoencoderKL) {
+        let image = try inv.image("pixels")
+        let vae = try inv.object("vae", as: VAEHandle.self)
+        let pixels = try VAEPixels.input(image, downscale: vae.downscale)
+        try inv.context.checkInterrupted()
+        do {
+            return (pixels, try vae.autoencoder())
+        } catch {
+            throw NodeError(error, loading: "the VAE")
+        }
+    }
+}
