@@ -180,4 +180,32 @@ import Workflow
         #expect(try #require(harness.captured.latent("33")).samples.shape == [2, 4, 12, 12])
         #expect(try #require(harness.captured.latent("34")).samples.shape == [1, 4, 12, 12])
     }
+    /// The image half of the platform's sample request (nodes 3–9: dpmpp_sde_gpu, karras, an empty negative
+    /// prompt) with a local checkpoint: it validates as written, and runs at a reduced size and step count.
+    @Test func platformSampleImageHalfValidatesAndRuns() throws {
+        let url = ModelFixtures.shared.appendingPathComponent("fixtures/platform_sample_request.json")
+        let request = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        var prompt = (request["prompt"] as? [String: Any]) ?? request
+        prompt = prompt.filter { Int($0.key).map { (3...9).contains($0) } ?? false }
+        func set(_ node: String, _ input: String, _ value: Any) {
+            var n = prompt[node] as! [String: Any]
+            var inputs = n["inputs"] as! [String: Any]
+            inputs[input] = value
+            n["inputs"] = inputs
+            prompt[node] = n
+        }
+        set("4", "ckpt_name", NodeHarness.checkpointName)
+        func json() throws -> String { String(decoding: try JSONSerialization.data(withJSONObject: prompt), as: UTF8.self) }
+        let harness = try harness()
+        let validation = try harness.validate(try json())
+        #expect(validation.isValid, "\(String(describing: validation.error))")
+        set("5", "width", 72)
+        set("5", "height", 128)
+        set("3", "steps", 3)
+        let events = Events()
+        let outcome = try harness.run(try json(), events: events)
+        #expect(outcome.status == .success, "\(String(describing: events.failure))")
+        let saved = try FileManager.default.contentsOfDirectory(atPath: harness.directories.output).filter { $0.hasSuffix(".png") }
+        #expect(!saved.isEmpty)
+    }
 }
