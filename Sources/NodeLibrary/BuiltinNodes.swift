@@ -30,6 +30,7 @@ public enum BuiltinNodes {
             SetLatentNoiseMaskNode.definition(env),
             LatentFromBatchNode.definition(env),
             RepeatLatentBatchNode.definition(env),
+            ModelSamplingDiscreteNode.definition(env),
         ]
     }
 

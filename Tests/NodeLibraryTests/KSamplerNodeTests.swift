@@ -208,4 +208,20 @@ import Workflow
         let saved = try FileManager.default.contentsOfDirectory(atPath: harness.directories.output).filter { $0.hasSuffix(".png") }
         #expect(!saved.isEmpty)
     }
+    /// `ModelSamplingDiscrete` changes how the network output is read: v-prediction on the same weights gives
+    /// another latent, eps through the node gives the plain result.
+    @Test func modelSamplingDiscreteSwitchesThePrediction() throws {
+        let plain = try #require(run(Self.graph(seed: 9)).captured.latent("30")).samples.scalars
+        func patched(_ sampling: String) throws -> [Float] {
+            var nodes = Self.graph(seed: 9)
+            nodes["40"] = #"{"class_type": "ModelSamplingDiscrete", "inputs": {"model": ["4", 0], "sampling": "\#(sampling)", "zsnr": false}}"#
+            nodes["3"] = nodes["3"]!.replacingOccurrences(of: #""model": ["4", 0]"#, with: #""model": ["40", 0]"#)
+            return try #require(run(nodes).captured.latent("30")).samples.scalars
+        }
+        #expect(try patched("eps") == plain)
+        let v = try patched("v_prediction")
+        #expect(v != plain)
+        let finite = v.allSatisfy { $0.isFinite }
+        #expect(finite)
+    }
 }

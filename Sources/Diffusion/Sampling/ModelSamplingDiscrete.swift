@@ -14,6 +14,8 @@ public struct ModelSamplingDiscrete: Sendable, Equatable {
         case eps
         /// The velocity v (SD2.x 768-v): `denoised = x·σ_d²/(σ² + σ_d²) − v·σ·σ_d/√(σ² + σ_d²)`.
         case vPrediction
+        /// The clean sample itself: `denoised = output`.
+        case x0
     }
 
     public let prediction: Prediction
@@ -116,6 +118,8 @@ public struct ModelSamplingDiscrete: Sendable, Equatable {
             let a = sigmaData * sigmaData / s2
             let b = sigma * sigmaData / s2.squareRoot()
             return LatentMath.zip(x, output) { $0 * a - $1 * b }
+        case .x0:
+            return output
         }
     }
 
