@@ -224,4 +224,29 @@ import Workflow
         let finite = v.allSatisfy { $0.isFinite }
         #expect(finite)
     }
+    /// `VAEDecodeTiled` / `VAEEncodeTiled` as nodes: a tile covering the whole image gives the plain result;
+    /// small tiles give the right shapes with finite values.
+    @Test func tiledVAENodes() throws {
+        var nodes = Self.graph(width: 128, height: 96, steps: 2)
+        nodes["8"] = #"{"class_type": "VAEDecode", "inputs": {"samples": ["3", 0], "vae": ["4", 2]}}"#
+        nodes["21"] = #"{"class_type": "VAEDecodeTiled", "inputs": {"samples": ["3", 0], "vae": ["4", 2], "tile_size": 512, "overlap": 64, "temporal_size": 64, "temporal_overlap": 8}}"#
+        nodes["22"] = #"{"class_type": "VAEDecodeTiled", "inputs": {"samples": ["3", 0], "vae": ["4", 2], "tile_size": 64, "overlap": 32, "temporal_size": 64, "temporal_overlap": 8}}"#
+        nodes["23"] = #"{"class_type": "VAEEncodeTiled", "inputs": {"pixels": ["8", 0], "vae": ["4", 2], "tile_size": 64, "overlap": 16, "temporal_size": 64, "temporal_overlap": 8}}"#
+        nodes["31"] = #"{"class_type": "CaptureImage", "inputs": {"images": ["8", 0]}}"#
+        nodes["35"] = #"{"class_type": "CaptureImage", "inputs": {"images": ["21", 0]}}"#
+        nodes["36"] = #"{"class_type": "CaptureImage", "inputs": {"images": ["22", 0]}}"#
+        nodes["37"] = #"{"class_type": "CaptureLatent", "inputs": {"samples": ["23", 0]}}"#
+        let harness = try run(nodes)
+        let plain = try #require(harness.captured.image("31"))
+        let oneTile = try #require(harness.captured.image("35"))
+        let small = try #require(harness.captured.image("36"))
+        #expect(plain.shape == [1, 96, 128, 3])
+        #expect(oneTile.shape == plain.shape && small.shape == plain.shape)
+        let error = Parity.relativeError(oneTile.scalars, reference: plain.scalars)
+        #expect(error <= 1e-5)
+        let encoded = try #require(harness.captured.latent("37")).samples
+        #expect(encoded.shape == [1, 4, 12, 16])
+        let finite = encoded.scalars.allSatisfy { $0.isFinite } && small.scalars.allSatisfy { $0.isFinite }
+        #expect(finite)
+    }
 }

@@ -60,7 +60,7 @@ enum VAEDecodeNode {
             outputs: [OutputSpec(SocketType.image, tooltip: "The decoded image.")]
         )
         return NodeDefinition(schema: schema) { inv in
-            let (latent, vae, model) = try inputs(inv, env: env)
+            let (latent, _, model) = try inputs(inv, env: env)
             let image = VAEPixels.perItem(latent) { item in
                 VAEPixels.output(model.decode(item, backend: env.backend))
             }
@@ -85,13 +85,13 @@ enum VAEDecodeNode {
         )
         return NodeDefinition(schema: schema) { inv in
             let (latent, vae, model) = try inputs(inv, env: env)
-            let tileSize = Int(try inv.int("tile_size"))
-            var overlap = Int(try inv.int("overlap"))
-            if tileSize < overlap * 4 { overlap = tileSize / 4 }
-            let compression = vae.downscale
+            // Pixels, as the node's widgets: the model reduces the overlap and converts to latent tiles as ComfyUI does.
+            let tileSize = Int(try inv.int("tile_size")), overlap = Int(try inv.int("overlap"))
+            guard tileSize >= 2 * vae.downscale, overlap >= 0 else {
+                throw NodeError("tile_size must be at least \(2 * vae.downscale) and overlap not negative")
+            }
             let image = VAEPixels.perItem(latent) { item in
-                VAEPixels.output(model.decodeTiled(item, tileSize: tileSize / compression, overlap: overlap / compression,
-                                                   backend: env.backend))
+                VAEPixels.output(model.decodeTiled(item, tileSize: tileSize, overlap: overlap, backend: env.backend))
             }
             return NodeResult(outputs: [.tensor(image)])
         }
@@ -147,6 +147,7 @@ enum VAEEncodeNode {
         return NodeDefinition(schema: schema) { inv in
             let (pixels, model) = try inputs(inv)
             let tileSize = Int(try inv.int("tile_size")), overlap = Int(try inv.int("overlap"))
+            guard tileSize >= 16, overlap >= 0 else { throw NodeError("tile_size must be at least 16 and overlap not negative") }
             let samples = VAEPixels.perItem(pixels) {
                 model.encodeTiled($0, tileSize: tileSize, overlap: overlap, backend: env.backend)
             }
