@@ -1,8 +1,10 @@
+import Checkpoints
 import Diffusion
 import Executor
 import Foundation
 import LoomTestSupport
 import MediaIO
+import Models
 import NodeLibrary
 import TensorCore
 import Testing
@@ -248,5 +250,25 @@ import Workflow
         #expect(encoded.shape == [1, 4, 12, 16])
         let finite = encoded.scalars.allSatisfy { $0.isFinite } && small.scalars.allSatisfy { $0.isFinite }
         #expect(finite)
+    }
+    /// Interruption is checked after every step: the sampler stops there and nothing later runs.
+    @Test func interruptStopsBetweenSteps() throws {
+        let file = try SafetensorsFile(path: try ModelFixtures.reduced())
+        guard case .sd1(let configuration) = try ModelDetection.detect(file) else { throw ModelFixtures.Failure(description: "not SD1") }
+        let unet = try SD1UNet(checkpoint: file, configuration: configuration.unet)
+        let backend = try #require(NodeHarness.backend)
+        let conditioning = Conditioning([Conditioning.Entry(Tensor(zeros: [1, 77, 768]), pooled: nil)])
+        let settings = KSamplerSettings(seed: 1, steps: 5, cfg: 7, sampler: .eulerAncestral, scheduler: .karras)
+        var seen: [Int] = []
+        #expect(throws: InterruptedError.self) {
+            _ = try KSamplerRun.sample(unet: unet, sampling: ModelSamplingDiscrete(), positive: conditioning, negative: conditioning,
+                                       latent: Latent(samples: Tensor(zeros: [1, 4, 8, 8])), settings: settings, backend: backend,
+                                       progress: { step, total in
+                                           seen.append(step)
+                                           #expect(total == 5)
+                                           if step == 2 { throw InterruptedError() }
+                                       })
+        }
+        #expect(seen == [1, 2])
     }
 }
