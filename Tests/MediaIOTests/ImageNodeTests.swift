@@ -35,7 +35,10 @@ struct NodeFixture {
         let f = NodeFixture(); defer { f.dir.cleanup() }
         #expect(f.registry.order == ["CheckpointLoaderSimple", "CLIPTextEncode", "CLIPSetLastLayer",
                                      "LoadImage", "SaveImage", "PreviewImage", "EmptyImage", "ImageScale",
-                                     "ImageInvert", "ImageBatch", "ImageCrop", "CLIPLoader"])
+                                     "ImageInvert", "ImageBatch", "ImageCrop", "CLIPLoader", "VAELoader",
+                                     "EmptyLatentImage", "KSampler", "KSamplerAdvanced", "VAEDecode", "VAEEncode",
+                                     "VAEDecodeTiled", "VAEEncodeTiled", "LatentUpscale", "LatentUpscaleBy",
+                                     "SetLatentNoiseMask", "LatentFromBatch", "RepeatLatentBatch", "ModelSamplingDiscrete"])
         let names = { (n: String) in f.registry[n]!.schema.required.map(\.name) }
         #expect(names("EmptyImage") == ["width", "height", "batch_size", "color"])
         #expect(names("ImageScale") == ["image", "upscale_method", "width", "height", "crop"])

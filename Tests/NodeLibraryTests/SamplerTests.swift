@@ -281,14 +281,14 @@ print(json.dumps(out))
         let sigmas: [Float] = [1, 0]
         let x = Tensor(zeros: [1, 1, 1, 1])
         #expect(throws: SamplerError.self) {
-            _ = try runSampler(.dpmppSDE, denoise: { x, _ in x }, x: x, sigmas: sigmas, seed: 0)
+            _ = try runSampler(.deis, denoise: { x, _ in x }, x: x, sigmas: sigmas, seed: 0)
         }
-        let registry = SamplerRegistry.builtin.adding(.dpmppSDE) { _, x, _, _, _ in
+        let registry = SamplerRegistry.builtin.adding(.deis) { _, x, _, _, _ in
             LatentMathProbe.plusOne(x)
         }
-        let result = try runSampler(.dpmppSDE, denoise: { x, _ in x }, x: x, sigmas: sigmas, seed: 0, registry: registry)
+        let result = try runSampler(.deis, denoise: { x, _ in x }, x: x, sigmas: sigmas, seed: 0, registry: registry)
         #expect(result.scalars == [1])
-        #expect(registry.names.contains(.dpmppSDE))
+        #expect(registry.names.contains(.deis))
     }
 
     @Test func samplerNamesAreComfysListInOrder() {
