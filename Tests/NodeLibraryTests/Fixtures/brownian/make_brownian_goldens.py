@@ -3,15 +3,17 @@
 Usage: python make_brownian_goldens.py <schedules.json> <output directory>
 
 <schedules.json> is ComfyUI's SD1.5 sigma table (shared/fixtures/comfy_sd15_components_s0/sigmas/schedules.json).
-Needs torch (2.9.1 was used), torchsde 0.2.6 and numpy. The noise sampler below is ComfyUI 0.3.64's
-BatchedBrownianTree / BrownianTreeNoiseSampler (comfy/k_diffusion/sampling.py) and the samplers are its
-sample_dpmpp_sde / sample_dpmpp_2m_sde / sample_dpmpp_3m_sde for an EPS model (lambda = -log sigma),
-with the model replaced by the analytic denoiser `x / (sigma^2 + 1)`.
+Needs torch (2.9.1 was used), torchsde 0.2.6, numpy and a ComfyUI 0.3.64 checkout named by COMFYUI_DIR: the
+noise sampler and the samplers are imported from its comfy/k_diffusion/sampling.py (BrownianTreeNoiseSampler,
+sample_dpmpp_sde / sample_dpmpp_2m_sde / sample_dpmpp_3m_sde), run for an eps model with the model replaced
+by the analytic denoiser `x / (sigma^2 + 1)`.
 """
 import json
 import math
+import os
 import struct
 import sys
+import types
 from functools import partial
 
 import numpy as np
@@ -19,164 +21,33 @@ import torch
 import torchsde
 
 
-# ---- ComfyUI 0.3.64, comfy/k_diffusion/sampling.py (noise sampler) ----
-class BatchedBrownianTree:
-    def __init__(self, x, t0, t1, seed=None, **kwargs):
-        self.cpu_tree = kwargs.pop("cpu", True)
-        t0, t1, self.sign = self.sort(t0, t1)
-        w0 = kwargs.pop('w0', None)
-        if w0 is None:
-            w0 = torch.zeros_like(x)
-        self.batched = False
-        if seed is None:
-            seed = (torch.randint(0, 2 ** 63 - 1, ()).item(),)
-        elif isinstance(seed, (tuple, list)):
-            if len(seed) != x.shape[0]:
-                raise ValueError("seed list length")
-            self.batched = True
-            w0 = w0[0]
-        else:
-            seed = (seed,)
-        if self.cpu_tree:
-            t0, w0, t1 = t0.detach().cpu(), w0.detach().cpu(), t1.detach().cpu()
-        self.trees = tuple(torchsde.BrownianTree(t0, w0, t1, entropy=s, **kwargs) for s in seed)
+# ---- ComfyUI's own noise sampler and SDE samplers, imported from a ComfyUI 0.3.64 checkout ----
+# (COMFYUI_DIR=<checkout>; ComfyUI's Python requirements must be installed in the same environment.)
+sys.path.insert(0, os.environ["COMFYUI_DIR"])
+from comfy.k_diffusion import sampling as kd  # noqa: E402
 
-    @staticmethod
-    def sort(a, b):
-        return (a, b, 1) if a < b else (b, a, -1)
-
-    def __call__(self, t0, t1):
-        t0, t1, sign = self.sort(t0, t1)
-        device, dtype = t0.device, t0.dtype
-        if self.cpu_tree:
-            t0, t1 = t0.detach().cpu().float(), t1.detach().cpu().float()
-        w = torch.stack([tree(t0, t1) for tree in self.trees]).to(device=device, dtype=dtype) * (self.sign * sign)
-        return w if self.batched else w[0]
+BrownianTreeNoiseSampler = kd.BrownianTreeNoiseSampler
 
 
-class BrownianTreeNoiseSampler:
-    def __init__(self, x, sigma_min, sigma_max, seed=None, transform=lambda x: x, cpu=False):
-        self.transform = transform
-        t0, t1 = self.transform(torch.as_tensor(sigma_min)), self.transform(torch.as_tensor(sigma_max))
-        self.tree = BatchedBrownianTree(x, t0, t1, seed, cpu=cpu)
+class AnalyticModel:
+    """Stands in for KSampler's model wrapper: `model(x, sigma)` and the model-sampling lookup the SDE samplers
+    make to choose their half-log-SNR (an object that is not CONST gives an eps model's lambda = -log sigma)."""
 
-    def __call__(self, sigma, sigma_next):
-        t0, t1 = self.transform(torch.as_tensor(sigma)), self.transform(torch.as_tensor(sigma_next))
-        return self.tree(t0, t1) / (t1 - t0).abs().sqrt()
+    def __init__(self):
+        patcher = types.SimpleNamespace(get_model_object=lambda name: types.SimpleNamespace())
+        self.inner_model = types.SimpleNamespace(model_patcher=patcher)
 
-
-# ---- ComfyUI 0.3.64 samplers, EPS model sampling ----
-def get_ancestral_step(sigma_from, sigma_to, eta=1.):
-    if not eta:
-        return sigma_to, 0.
-    sigma_up = min(sigma_to, eta * (sigma_to ** 2 * (sigma_from ** 2 - sigma_to ** 2) / sigma_from ** 2) ** 0.5)
-    sigma_down = (sigma_to ** 2 - sigma_up ** 2) ** 0.5
-    return sigma_down, sigma_up
+    def __call__(self, x, sigma, **kwargs):
+        return model(x, sigma)
 
 
-lambda_fn = lambda sigma: sigma.log().neg()
-sigma_fn = lambda half_log_snr: half_log_snr.neg().exp()
+def run_sampler(name, _model, x, sigmas, noise_sampler, callback, **options):
+    function = getattr(kd, "sample_" + name)
+    return function(AnalyticModel(), x, sigmas, extra_args={}, disable=True, noise_sampler=noise_sampler,
+                    callback=lambda d: callback(d["i"], d["x"], d["denoised"]), **options)
 
 
-def sample_dpmpp_sde(model, x, sigmas, noise_sampler, callback, eta=1., s_noise=1., r=1 / 2):
-    s_in = x.new_ones([x.shape[0]])
-    for i in range(len(sigmas) - 1):
-        denoised = model(x, sigmas[i] * s_in)
-        callback(i, x, denoised)
-        if sigmas[i + 1] == 0:
-            x = denoised
-        else:
-            lambda_s, lambda_t = lambda_fn(sigmas[i]), lambda_fn(sigmas[i + 1])
-            h = lambda_t - lambda_s
-            lambda_s_1 = lambda_s + r * h
-            fac = 1 / (2 * r)
-            sigma_s_1 = sigma_fn(lambda_s_1)
-            alpha_s = sigmas[i] * lambda_s.exp()
-            alpha_s_1 = sigma_s_1 * lambda_s_1.exp()
-            alpha_t = sigmas[i + 1] * lambda_t.exp()
-            sd, su = get_ancestral_step(lambda_s.neg().exp(), lambda_s_1.neg().exp(), eta)
-            lambda_s_1_ = sd.log().neg()
-            h_ = lambda_s_1_ - lambda_s
-            x_2 = (alpha_s_1 / alpha_s) * (-h_).exp() * x - alpha_s_1 * (-h_).expm1() * denoised
-            if eta > 0 and s_noise > 0:
-                x_2 = x_2 + alpha_s_1 * noise_sampler(sigmas[i], sigma_s_1) * s_noise * su
-            denoised_2 = model(x_2, sigma_s_1 * s_in)
-            sd, su = get_ancestral_step(lambda_s.neg().exp(), lambda_t.neg().exp(), eta)
-            lambda_t_ = sd.log().neg()
-            h_ = lambda_t_ - lambda_s
-            denoised_d = (1 - fac) * denoised + fac * denoised_2
-            x = (alpha_t / alpha_s) * (-h_).exp() * x - alpha_t * (-h_).expm1() * denoised_d
-            if eta > 0 and s_noise > 0:
-                x = x + alpha_t * noise_sampler(sigmas[i], sigmas[i + 1]) * s_noise * su
-    return x
-
-
-def sample_dpmpp_2m_sde(model, x, sigmas, noise_sampler, callback, eta=1., s_noise=1., solver_type='midpoint'):
-    s_in = x.new_ones([x.shape[0]])
-    old_denoised = None
-    h, h_last = None, None
-    for i in range(len(sigmas) - 1):
-        denoised = model(x, sigmas[i] * s_in)
-        callback(i, x, denoised)
-        if sigmas[i + 1] == 0:
-            x = denoised
-        else:
-            lambda_s, lambda_t = lambda_fn(sigmas[i]), lambda_fn(sigmas[i + 1])
-            h = lambda_t - lambda_s
-            h_eta = h * (eta + 1)
-            alpha_t = sigmas[i + 1] * lambda_t.exp()
-            x = sigmas[i + 1] / sigmas[i] * (-h * eta).exp() * x + alpha_t * (-h_eta).expm1().neg() * denoised
-            if old_denoised is not None:
-                r = h_last / h
-                if solver_type == 'heun':
-                    x = x + alpha_t * ((-h_eta).expm1().neg() / (-h_eta) + 1) * (1 / r) * (denoised - old_denoised)
-                elif solver_type == 'midpoint':
-                    x = x + 0.5 * alpha_t * (-h_eta).expm1().neg() * (1 / r) * (denoised - old_denoised)
-            if eta > 0 and s_noise > 0:
-                x = x + noise_sampler(sigmas[i], sigmas[i + 1]) * sigmas[i + 1] * (-2 * h * eta).expm1().neg().sqrt() * s_noise
-        old_denoised = denoised
-        h_last = h
-    return x
-
-
-def sample_dpmpp_3m_sde(model, x, sigmas, noise_sampler, callback, eta=1., s_noise=1.):
-    s_in = x.new_ones([x.shape[0]])
-    denoised_1, denoised_2 = None, None
-    h, h_1, h_2 = None, None, None
-    for i in range(len(sigmas) - 1):
-        denoised = model(x, sigmas[i] * s_in)
-        callback(i, x, denoised)
-        if sigmas[i + 1] == 0:
-            x = denoised
-        else:
-            lambda_s, lambda_t = lambda_fn(sigmas[i]), lambda_fn(sigmas[i + 1])
-            h = lambda_t - lambda_s
-            h_eta = h * (eta + 1)
-            alpha_t = sigmas[i + 1] * lambda_t.exp()
-            x = sigmas[i + 1] / sigmas[i] * (-h * eta).exp() * x + alpha_t * (-h_eta).expm1().neg() * denoised
-            if h_2 is not None:
-                r0 = h_1 / h
-                r1 = h_2 / h
-                d1_0 = (denoised - denoised_1) / r0
-                d1_1 = (denoised_1 - denoised_2) / r1
-                d1 = d1_0 + (d1_0 - d1_1) * r0 / (r0 + r1)
-                d2 = (d1_0 - d1_1) / (r0 + r1)
-                phi_2 = h_eta.neg().expm1() / h_eta + 1
-                phi_3 = phi_2 / h_eta - 0.5
-                x = x + (alpha_t * phi_2) * d1 - (alpha_t * phi_3) * d2
-            elif h_1 is not None:
-                r = h_1 / h
-                d = (denoised - denoised_1) / r
-                phi_2 = h_eta.neg().expm1() / h_eta + 1
-                x = x + (alpha_t * phi_2) * d
-            if eta > 0 and s_noise > 0:
-                x = x + noise_sampler(sigmas[i], sigmas[i + 1]) * sigmas[i + 1] * (-2 * h * eta).expm1().neg().sqrt() * s_noise
-        denoised_1, denoised_2 = denoised, denoised_1
-        h_1, h_2 = h, h_1
-    return x
-
-
-SAMPLERS = {"dpmpp_sde": sample_dpmpp_sde, "dpmpp_2m_sde": sample_dpmpp_2m_sde, "dpmpp_3m_sde": sample_dpmpp_3m_sde}
+SAMPLERS = {name: partial(run_sampler, name) for name in ("dpmpp_sde", "dpmpp_2m_sde", "dpmpp_3m_sde")}
 
 
 def model(x, sigma):
