@@ -39,12 +39,11 @@ public func sampleDPMPPSDE(
     var noiseSampler = BrownianTreeNoiseSampler(sigmas: sigmas, shape: x.shape, seed: seed, kernel: kernel)
     let steps = sigmas.count - 1
     let fac = 1 / (2 * Double(r))
-    var x = SDEMath.floats(x)
-    let shape = x.shape
+    var x = x
     for i in 0..<steps {
         let sigma = sigmas[i], sigmaNext = sigmas[i + 1]
-        let denoised = SDEMath.floats(try denoise(x.tensor, sigma))
-        try callback?(i, steps, x.tensor, denoised.tensor)
+        let denoised = try denoise(x, sigma)
+        try callback?(i, steps, x, denoised)
         if sigmaNext == 0 {
             x = denoised
             continue
@@ -58,30 +57,30 @@ public func sampleDPMPPSDE(
         let alphaT = sigmaNext * exp(lambdaT)
 
         // Step 1: to the intermediate point.
-        var (down, up) = SDEMath.ancestralStep(from: exp(-lambdaS), to: exp(-lambdaS1), eta: eta)
+        var (down, up) = KDiffusionSamplers.ancestralStep(from: exp(-lambdaS), to: exp(-lambdaS1), eta: eta)
         var hPrime = -log(down) - lambdaS
         var c1 = (alphaS1 / alphaS) * exp(-hPrime), c2 = alphaS1 * expm1(-hPrime)
-        var x2 = SDEMath.combine(x, denoised) { xv, dv in c1 * xv - c2 * dv }
+        var x2 = LatentMath.zip(x, denoised) { xv, dv in c1 * xv - c2 * dv }
         if eta > 0 && sNoise > 0 {
             let noise = noiseSampler!(sigma, sigmaS1)
-            x2 = SDEMath.combine(x2, noise, shape: shape) { xv, nv in xv + ((alphaS1 * nv) * sNoise) * up }
+            x2 = LatentMath.zip(x2, noise) { xv, nv in xv + ((alphaS1 * nv) * sNoise) * up }
         }
-        let denoised2 = SDEMath.floats(try denoise(x2.tensor, sigmaS1))
+        let denoised2 = try denoise(x2, sigmaS1)
 
         // Step 2: to the next sigma, with the two denoised estimates combined.
-        (down, up) = SDEMath.ancestralStep(from: exp(-lambdaS), to: exp(-lambdaT), eta: eta)
+        (down, up) = KDiffusionSamplers.ancestralStep(from: exp(-lambdaS), to: exp(-lambdaT), eta: eta)
         hPrime = -log(down) - lambdaS
         let keep = Float(1 - fac), take = Float(fac)
-        let denoisedD = SDEMath.combine(denoised, denoised2) { a, b in keep * a + take * b }
+        let denoisedD = LatentMath.zip(denoised, denoised2) { a, b in keep * a + take * b }
         c1 = (alphaT / alphaS) * exp(-hPrime)
         c2 = alphaT * expm1(-hPrime)
-        x = SDEMath.combine(x, denoisedD) { xv, dv in c1 * xv - c2 * dv }
+        x = LatentMath.zip(x, denoisedD) { xv, dv in c1 * xv - c2 * dv }
         if eta > 0 && sNoise > 0 {
             let noise = noiseSampler!(sigma, sigmaNext)
-            x = SDEMath.combine(x, noise, shape: shape) { xv, nv in xv + ((alphaT * nv) * sNoise) * up }
+            x = LatentMath.zip(x, noise) { xv, nv in xv + ((alphaT * nv) * sNoise) * up }
         }
     }
-    return x.tensor
+    return x
 }
 
 /// `sample_dpmpp_2m_sde` (DPM-Solver++(2M) SDE; `dpmpp_2m_sde_gpu`, and with `.heun` `dpmpp_2m_sde_heun[_gpu]`).
@@ -96,14 +95,13 @@ public func sampleDPMPP2MSDE(
     guard sigmas.count > 1 else { return x }
     var noiseSampler = BrownianTreeNoiseSampler(sigmas: sigmas, shape: x.shape, seed: seed, kernel: kernel)
     let steps = sigmas.count - 1
-    var x = SDEMath.floats(x)
-    let shape = x.shape
-    var oldDenoised: SDEMath.Latent?
+    var x = x
+    var oldDenoised: Tensor?
     var h: Float?, hLast: Float?
     for i in 0..<steps {
         let sigma = sigmas[i], sigmaNext = sigmas[i + 1]
-        let denoised = SDEMath.floats(try denoise(x.tensor, sigma))
-        try callback?(i, steps, x.tensor, denoised.tensor)
+        let denoised = try denoise(x, sigma)
+        try callback?(i, steps, x, denoised)
         if sigmaNext == 0 {
             x = denoised
         } else {
@@ -114,7 +112,7 @@ public func sampleDPMPP2MSDE(
             let alphaT = sigmaNext * exp(lambdaT)
             let c1 = (sigmaNext / sigma) * exp(-step * eta)
             let c2 = alphaT * -expm1(-hEta)
-            x = SDEMath.combine(x, denoised) { xv, dv in c1 * xv + c2 * dv }
+            x = LatentMath.zip(x, denoised) { xv, dv in c1 * xv + c2 * dv }
             if let old = oldDenoised, let hLast {
                 let ratio = hLast / step
                 let c3: Float
@@ -122,18 +120,18 @@ public func sampleDPMPP2MSDE(
                 case .heun: c3 = (alphaT * (-expm1(-hEta) / -hEta + 1)) * (1 / ratio)
                 case .midpoint: c3 = ((0.5 * alphaT) * -expm1(-hEta)) * (1 / ratio)
                 }
-                x = SDEMath.combine(x, denoised, old) { xv, dv, ov in xv + c3 * (dv - ov) }
+                x = LatentMath.zip(x, denoised, old) { xv, dv, ov in xv + c3 * (dv - ov) }
             }
             if eta > 0 && sNoise > 0 {
                 let noise = noiseSampler!(sigma, sigmaNext)
                 let k = (-expm1((-2 * step) * eta)).squareRoot()
-                x = SDEMath.combine(x, noise, shape: shape) { xv, nv in xv + ((nv * sigmaNext) * k) * sNoise }
+                x = LatentMath.zip(x, noise) { xv, nv in xv + ((nv * sigmaNext) * k) * sNoise }
             }
         }
         oldDenoised = denoised
         hLast = h
     }
-    return x.tensor
+    return x
 }
 
 /// `sample_dpmpp_3m_sde` (DPM-Solver++(3M) SDE; also `dpmpp_3m_sde_gpu`).
@@ -147,14 +145,13 @@ public func sampleDPMPP3MSDE(
     guard sigmas.count > 1 else { return x }
     var noiseSampler = BrownianTreeNoiseSampler(sigmas: sigmas, shape: x.shape, seed: seed, kernel: kernel)
     let steps = sigmas.count - 1
-    var x = SDEMath.floats(x)
-    let shape = x.shape
-    var denoised1: SDEMath.Latent?, denoised2: SDEMath.Latent?
+    var x = x
+    var denoised1: Tensor?, denoised2: Tensor?
     var h: Float?, h1: Float?, h2: Float?
     for i in 0..<steps {
         let sigma = sigmas[i], sigmaNext = sigmas[i + 1]
-        let denoised = SDEMath.floats(try denoise(x.tensor, sigma))
-        try callback?(i, steps, x.tensor, denoised.tensor)
+        let denoised = try denoise(x, sigma)
+        try callback?(i, steps, x, denoised)
         if sigmaNext == 0 {
             x = denoised
         } else {
@@ -165,7 +162,7 @@ public func sampleDPMPP3MSDE(
             let alphaT = sigmaNext * exp(lambdaT)
             let c1 = (sigmaNext / sigma) * exp(-step * eta)
             let c2 = alphaT * -expm1(-hEta)
-            x = SDEMath.combine(x, denoised) { xv, dv in c1 * xv + c2 * dv }
+            x = LatentMath.zip(x, denoised) { xv, dv in c1 * xv + c2 * dv }
             if let h1, let h2, let d1Prev = denoised1, let d2Prev = denoised2 {
                 // Third order from the last two steps.
                 let r0 = h1 / step, r1 = h2 / step
@@ -173,7 +170,7 @@ public func sampleDPMPP3MSDE(
                 let phi2 = expm1(-hEta) / hEta + 1
                 let phi3 = phi2 / hEta - 0.5
                 let k1 = alphaT * phi2, k2 = alphaT * phi3
-                x = SDEMath.combine(x, denoised, d1Prev, d2Prev) { xv, dv, d1v, d2v in
+                x = LatentMath.zip(x, denoised, d1Prev, d2Prev) { xv, dv, d1v, d2v in
                     let d10 = (dv - d1v) / r0
                     let d11 = (d1v - d2v) / r1
                     let d1 = d10 + ((d10 - d11) * r0) / rSum
@@ -185,12 +182,12 @@ public func sampleDPMPP3MSDE(
                 let ratio = h1 / step
                 let phi2 = expm1(-hEta) / hEta + 1
                 let k = alphaT * phi2
-                x = SDEMath.combine(x, denoised, d1Prev) { xv, dv, d1v in xv + k * ((dv - d1v) / ratio) }
+                x = LatentMath.zip(x, denoised, d1Prev) { xv, dv, d1v in xv + k * ((dv - d1v) / ratio) }
             }
             if eta > 0 && sNoise > 0 {
                 let noise = noiseSampler!(sigma, sigmaNext)
                 let k = (-expm1((-2 * step) * eta)).squareRoot()
-                x = SDEMath.combine(x, noise, shape: shape) { xv, nv in xv + ((nv * sigmaNext) * k) * sNoise }
+                x = LatentMath.zip(x, noise) { xv, nv in xv + ((nv * sigmaNext) * k) * sNoise }
             }
         }
         denoised2 = denoised1
@@ -198,62 +195,6 @@ public func sampleDPMPP3MSDE(
         h2 = h1
         h1 = h
     }
-    return x.tensor
+    return x
 }
 
-/// Float32 latent arithmetic for the SDE samplers.
-enum SDEMath {
-    /// A latent as contiguous float32 values and its shape.
-    struct Latent {
-        var values: [Float]
-        var shape: [Int]
-        var tensor: Tensor { Tensor(shape: shape, scalars: values) }
-    }
-
-    static func floats(_ tensor: Tensor) -> Latent { Latent(values: tensor.scalars, shape: tensor.shape) }
-
-    /// k-diffusion's `get_ancestral_step` on float32 scalars: (σ_down, σ_up).
-    static func ancestralStep(from sigmaFrom: Float, to sigmaTo: Float, eta: Float) -> (Float, Float) {
-        if eta == 0 { return (sigmaTo, 0) }
-        let candidate = eta * ((sigmaTo * sigmaTo) * (sigmaFrom * sigmaFrom - sigmaTo * sigmaTo)
-            / (sigmaFrom * sigmaFrom)).squareRoot()
-        // Python's min keeps the first argument unless the second is strictly smaller.
-        let up = candidate < sigmaTo ? candidate : sigmaTo
-        let down = (sigmaTo * sigmaTo - up * up).squareRoot()
-        return (down, up)
-    }
-
-    static func combine(_ a: Latent, _ b: Latent, _ f: (Float, Float) -> Float) -> Latent {
-        precondition(a.values.count == b.values.count, "SDE sampler: latents \(a.shape) and \(b.shape) differ")
-        var out = a
-        a.values.withUnsafeBufferPointer { pa in
-            b.values.withUnsafeBufferPointer { pb in
-                out.values.withUnsafeMutableBufferPointer { po in
-                    for i in 0..<po.count { po[i] = f(pa[i], pb[i]) }
-                }
-            }
-        }
-        return out
-    }
-
-    static func combine(_ a: Latent, _ b: Latent, _ c: Latent, _ f: (Float, Float, Float) -> Float) -> Latent {
-        precondition(a.values.count == b.values.count && a.values.count == c.values.count,
-                     "SDE sampler: latents differ")
-        var out = a
-        for i in out.values.indices { out.values[i] = f(a.values[i], b.values[i], c.values[i]) }
-        return out
-    }
-
-    static func combine(_ a: Latent, _ b: Latent, _ c: Latent, _ d: Latent,
-                        _ f: (Float, Float, Float, Float) -> Float) -> Latent {
-        precondition(a.values.count == b.values.count && a.values.count == c.values.count
-                     && a.values.count == d.values.count, "SDE sampler: latents differ")
-        var out = a
-        for i in out.values.indices { out.values[i] = f(a.values[i], b.values[i], c.values[i], d.values[i]) }
-        return out
-    }
-
-    static func combine(_ a: Latent, _ noise: [Float], shape: [Int], _ f: (Float, Float) -> Float) -> Latent {
-        combine(a, Latent(values: noise, shape: shape), f)
-    }
-}
