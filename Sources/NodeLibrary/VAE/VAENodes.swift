@@ -5,34 +5,19 @@ import Workflow
 
 /// Pixel ↔ latent conversions of ComfyUI's `comfy.sd.VAE`, shared by the VAE nodes.
 enum VAEPixels {
-    /// IMAGE `[B, H, W, C]` in [0, 1] → the autoencoder's input `[B, 3, H', W']` in [−1, 1]: the first three
-    /// channels, cropped to a multiple of the compression (centred, as `vae_encode_crop_pixels` does).
+    /// IMAGE `[B, H, W, C]` in [0, 1] → the autoencoder's input `[B, 3, H, W]` in [−1, 1] (the first three
+    /// channels). The autoencoder crops it to a multiple of its compression, as `vae_encode_crop_pixels` does.
     static func input(_ image: Tensor, downscale: Int) throws -> Tensor {
-        var pixels = image.narrowed(dim: 3, start: 0, length: min(3, image.shape[3]))
-        guard pixels.shape[3] == 3 else { throw NodeError("VAE Encode needs RGB images (got \(image.shape[3]) channels)") }
-        for dim in 1...2 {
-            let size = pixels.shape[dim]
-            let kept = size / downscale * downscale
-            guard kept > 0 else {
-                throw NodeError("The image is \(image.shape[2])x\(image.shape[1]); the VAE needs at least \(downscale)x\(downscale) pixels")
-            }
-            if kept != size { pixels = pixels.narrowed(dim: dim, start: (size % downscale) / 2, length: kept) }
+        guard image.shape[3] >= 3 else { throw NodeError("VAE Encode needs RGB images (got \(image.shape[3]) channels)") }
+        guard image.shape[1] >= downscale, image.shape[2] >= downscale else {
+            throw NodeError("The image is \(image.shape[2])x\(image.shape[1]); the VAE needs at least \(downscale)x\(downscale) pixels")
         }
-        let planes = pixels.permuted([0, 3, 1, 2]).contiguous(forceCopy: true)
-        return planes.mapFloats { $0 * 2 - 1 }
+        return image.narrowed(dim: 3, start: 0, length: 3).permuted([0, 3, 1, 2]).mapFloats { $0 * 2 - 1 }
     }
 
     /// The autoencoder's output `[B, 3, H, W]` → IMAGE `[B, H, W, 3]`: `clamp((x + 1) / 2, 0, 1)`.
     static func output(_ decoded: Tensor) -> Tensor {
-        decoded.permuted([0, 2, 3, 1]).contiguous(forceCopy: true).mapFloats { min(max(($0 + 1) / 2, 0), 1) }
-    }
-
-    /// Runs `body` on each batch item and stacks the results (one item's activations in memory at a time).
-    static func perItem(_ x: Tensor, _ body: (Tensor) throws -> Tensor) rethrows -> Tensor {
-        if x.shape[0] == 1 { return try body(x) }
-        var parts: [Tensor] = []
-        for i in 0..<x.shape[0] { parts.append(try body(x.slice(batch: i..<(i + 1)))) }
-        return Tensor.concatenated(parts, dim: 0)
+        decoded.permuted([0, 2, 3, 1]).mapFloats { min(max(($0 + 1) / 2, 0), 1) }
     }
 }
 
@@ -61,9 +46,8 @@ enum VAEDecodeNode {
         )
         return NodeDefinition(schema: schema) { inv in
             let (latent, _, model) = try inputs(inv, env: env)
-            let image = VAEPixels.perItem(latent) { item in
-                VAEPixels.output(model.decode(item, backend: env.backend))
-            }
+            // The autoencoder splits the batch by its memory estimate (and tiles an item that alone is too large).
+            let image = VAEPixels.output(model.decode(latent, backend: env.backend))
             return NodeResult(outputs: [.tensor(image)])
         }
     }
@@ -90,9 +74,7 @@ enum VAEDecodeNode {
             guard tileSize >= 2 * vae.downscale, overlap >= 0 else {
                 throw NodeError("tile_size must be at least \(2 * vae.downscale) and overlap not negative")
             }
-            let image = VAEPixels.perItem(latent) { item in
-                VAEPixels.output(model.decodeTiled(item, tileSize: tileSize, overlap: overlap, backend: env.backend))
-            }
+            let image = VAEPixels.output(model.decodeTiled(latent, tileSize: tileSize, overlap: overlap, backend: env.backend))
             return NodeResult(outputs: [.tensor(image)])
         }
     }
@@ -124,7 +106,7 @@ enum VAEEncodeNode {
         )
         return NodeDefinition(schema: schema) { inv in
             let (pixels, model) = try inputs(inv)
-            let samples = VAEPixels.perItem(pixels) { model.encode($0, backend: env.backend) }
+            let samples = model.encode(pixels, backend: env.backend)
             return NodeResult(outputs: [.object(Latent(samples: samples))])
         }
     }
@@ -148,9 +130,7 @@ enum VAEEncodeNode {
             let (pixels, model) = try inputs(inv)
             let tileSize = Int(try inv.int("tile_size")), overlap = Int(try inv.int("overlap"))
             guard tileSize >= 16, overlap >= 0 else { throw NodeError("tile_size must be at least 16 and overlap not negative") }
-            let samples = VAEPixels.perItem(pixels) {
-                model.encodeTiled($0, tileSize: tileSize, overlap: overlap, backend: env.backend)
-            }
+            let samples = model.encodeTiled(pixels, tileSize: tileSize, overlap: overlap, backend: env.backend)
             return NodeResult(outputs: [.object(Latent(samples: samples))])
         }
     }
