@@ -75,7 +75,7 @@ struct SD1UNetTests {
         for prompt in ["positive", "negative"] {
             let context = Self.repeated(try Self.golden("unet/context_\(prompt).npy"), batch: c.shape[0])
             let start = ContinuousClock.now
-            let eps = try ComputeThread.shared.run { unet(input, timesteps: timesteps, context: context, backend: backend) }
+            let eps = unet(input, timesteps: timesteps, context: context, backend: backend)
             let elapsed = ContinuousClock.now - start
             let reference = try Self.golden(c.folder + "/eps_\(prompt).npy")
             #expect(eps.shape == reference.shape)
@@ -94,11 +94,11 @@ struct SD1UNetTests {
         let backend = try testBackend()
         let x = Tensor(shape: [2, 4, 32, 32], scalars: (0..<(2 * 4 * 32 * 32)).map { Float(($0 * 7919) % 1000) / 500 - 1 })
         let context = Self.repeated(try Self.golden("unet/context_positive.npy"), batch: 2)
-        _ = try ComputeThread.shared.run { unet(x, timesteps: [500, 500], context: context, backend: backend) }  // warm-up
+        _ = unet(x, timesteps: [500, 500], context: context, backend: backend)  // warm-up
         var runs: [Duration] = []
         for _ in 0..<3 {
             let start = ContinuousClock.now
-            let eps = try ComputeThread.shared.run { unet(x, timesteps: [500, 500], context: context, backend: backend) }
+            let eps = unet(x, timesteps: [500, 500], context: context, backend: backend)
             runs.append(ContinuousClock.now - start)
             #expect(eps.shape == [2, 4, 32, 32])
         }
@@ -163,15 +163,13 @@ struct SD1UNetTests {
         for (height, width) in [(9, 7), (8, 9), (5, 5)] {
             let x = RandomCheckpoint.tensor([2, 4, height, width], seed: UInt64(height * 31 + width), scale: 1)
             let context = RandomCheckpoint.tensor([2, 5, 24], seed: 99, scale: 1)
-            let eps = try ComputeThread.shared.run { unet(x, timesteps: [999, 3], context: context, backend: backend) }
+            let eps = unet(x, timesteps: [999, 3], context: context, backend: backend)
             #expect(eps.shape == [2, 4, height, width])
             #expect(eps.scalars.allSatisfy { $0.isFinite })
             #expect(eps.scalars.contains { $0 != 0 })
 
-            let single = try ComputeThread.shared.run {
-                unet(x.narrowed(dim: 0, start: 1, length: 1), timesteps: [3],
-                     context: context.narrowed(dim: 0, start: 1, length: 1), backend: backend)
-            }
+            let single = unet(x.narrowed(dim: 0, start: 1, length: 1), timesteps: [3],
+                              context: context.narrowed(dim: 0, start: 1, length: 1), backend: backend)
             let row = eps.narrowed(dim: 0, start: 1, length: 1).scalars
             let batchDifference = zip(single.scalars, row).reduce(0) { max($0, abs($1.0 - $1.1)) }
             #expect(batchDifference <= 1e-5, "batch row vs single call at \(height)×\(width): \(batchDifference)")
@@ -257,50 +255,4 @@ enum RandomCheckpoint {
         try file.write(to: URL(fileURLWithPath: path))
         return path
     }
-}
-
-/// One long-lived thread that runs the model calls of these tests, one at a time.
-///
-/// The backends are called from a compute thread; keeping every call of a test process on the same one also
-/// keeps oneDNN primitives on the thread that created them (its library-managed scratchpad is per thread:
-/// executing a cached primitive from another thread can read a scratchpad that was never allocated there).
-final class ComputeThread: @unchecked Sendable {
-    // Invariant: `jobs` is read and written only while `condition` is locked.
-    private let condition = NSCondition()
-    private var jobs: [@Sendable () -> Void] = []
-
-    static let shared = ComputeThread()
-
-    private init() {
-        let thread = Thread { [self] in
-            while true {
-                condition.lock()
-                while jobs.isEmpty { condition.wait() }
-                let job = jobs.removeFirst()
-                condition.unlock()
-                job()
-            }
-        }
-        thread.start()
-    }
-
-    /// Runs `body` on the compute thread and waits for its result.
-    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) throws -> T {
-        let box = ResultBox<T>(), done = DispatchSemaphore(value: 0)
-        condition.lock()
-        jobs.append {
-            box.result = Result { try body() }
-            done.signal()
-        }
-        condition.signal()
-        condition.unlock()
-        done.wait()
-        return try box.result!.get()
-    }
-}
-
-/// A result handed from the compute thread to the waiting caller: written once before the caller's semaphore is
-/// signalled, read after it returns.
-private final class ResultBox<T>: @unchecked Sendable {
-    var result: Result<T, any Error>?
 }
