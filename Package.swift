@@ -57,7 +57,7 @@ let package = Package(
             name: "loom",
             dependencies: [
                 "Server", "JobQueueSQLite", "JobQueue", "Workflow", "TensorCPU", "TensorCore", "CBLAS", "Checkpoints", "Models", "Diffusion",
-                "Tokenizers",
+                "Tokenizers", "NodeLibrary", "MediaIO", "FolderPaths",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Loom needs to build and run on Debian 12 (the Swift 6.3 toolchain must be on PATH).
 set -euo pipefail
-packages=(libpng-dev libjpeg-dev libwebp-dev libsqlite3-dev pkg-config libopenblas-dev libdnnl-dev)
+packages=(libpng-dev libjpeg-dev libwebp-dev webp libsqlite3-dev pkg-config libopenblas-dev libdnnl-dev ffmpeg)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -137,6 +137,11 @@ public final class PromptExecutor: @unchecked Sendable {
                 resolved[spec.name] = [Self.constant(raw, kind: spec.kind)]
             }
         }
+        if schema.acceptsUndeclaredInputs {
+            for (name, raw) in node.inputs where resolved[name] == nil && schema.input(named: name) == nil && Link(raw) == nil {
+                resolved[name] = [Self.constant(raw, kind: .socket("*"))]
+            }
+        }
         return resolved
     }
 

@@ -9,12 +9,23 @@ extension DataDirectories {
         ".psd", ".tga", ".exr", ".jp2",
     ]
 
+    /// Extensions Python's `mimetypes` maps to `video/*` (LoadVideo's choices).
+    public static let videoExtensions: Set<String> = [
+        ".mp4", ".m4v", ".mov", ".qt", ".webm", ".mkv", ".avi", ".mpeg", ".mpg", ".mpe", ".m1v", ".mpa",
+        ".wmv", ".flv", ".3gp", ".3g2", ".ts", ".ogv",
+    ]
+
     /// The LoadImage choices: regular files at the top level of `input/` whose extension is an image
     /// type, sorted by code point like Python's `sorted`. Symlinks are followed but only listed when
     /// they stay inside `input/` (the loader refuses the others).
-    public func inputImages() -> [String] {
+    public func inputImages() -> [String] { inputFiles(withExtensions: Self.imageExtensions) }
+
+    /// The LoadVideo choices: like ``inputImages()`` for video extensions.
+    public func inputVideos() -> [String] { inputFiles(withExtensions: Self.videoExtensions) }
+
+    private func inputFiles(withExtensions extensions: Set<String>) -> [String] {
         PathUtilities.listDirectory(input).filter { name in
-            guard Self.imageExtensions.contains(PathUtilities.pathExtension(name)),
+            guard extensions.contains(PathUtilities.pathExtension(name)),
                   let path = try? SafePath.resolve(name, in: input) else { return false }
             return PathUtilities.fileStatus(path).isRegular
         }.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }

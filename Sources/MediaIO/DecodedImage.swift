@@ -83,13 +83,18 @@ public struct DecodedImageFile: Sendable, Equatable {
     public var frames: [DecodedImage]
     /// PNG text chunks in file order; empty for other formats.
     public var textChunks: [TextChunk]
-    /// Animated WEBP loop count (0 = forever); `nil` for stills.
+    /// Loop count of an animated WEBP or APNG (0 = forever); `nil` for stills.
     public var loopCount: Int?
+    /// An APNG's `comf` chunks (ComfyUI's animated PNG metadata: key, NUL, JSON) in file order;
+    /// empty for other files.
+    public var privateChunks: [TextChunk]
 
-    public init(codec: ImageCodec, frames: [DecodedImage], textChunks: [TextChunk] = [], loopCount: Int? = nil) {
+    public init(codec: ImageCodec, frames: [DecodedImage], textChunks: [TextChunk] = [], loopCount: Int? = nil,
+                privateChunks: [TextChunk] = []) {
         self.codec = codec
         self.frames = frames
         self.textChunks = textChunks
         self.loopCount = loopCount
+        self.privateChunks = privateChunks
     }
 }

@@ -18,12 +18,16 @@ public func decodeImage(_ data: [UInt8], maxPixels: Int = defaultMaxDecodedPixel
 }
 
 /// Decodes a file like ``decodeImage(_:maxPixels:keep16Bit:applyOrientation:)`` and also returns its
-/// format and PNG text chunks.
+/// format and PNG text chunks. An animated PNG (APNG) gives every composited frame, its loop count and
+/// its `comf` chunks.
 /// - Throws: ``MediaError``.
 public func decodeImageFile(_ data: [UInt8], maxPixels: Int = defaultMaxDecodedPixels, keep16Bit: Bool = true,
                             applyOrientation: Bool = true) throws -> DecodedImageFile {
     guard let codec = ImageCodec.sniff(data) else {
         throw MediaError(.unsupportedFormat, "Unsupported image format (not PNG, JPEG or WEBP)")
+    }
+    if codec == .png && isAnimatedPNG(data) {
+        return try decodeAnimatedPNG(data, maxPixels: max(0, maxPixels), keep16Bit: keep16Bit)
     }
     var image = loom_image()
     var err = [CChar](repeating: 0, count: 512)

@@ -121,7 +121,7 @@ private func takeBuffer(_ buffer: inout loom_buffer, rc: Int32, err: [CChar], fo
     return Array(UnsafeBufferPointer(start: data, count: buffer.size))
 }
 
-/// Encodes RGBA8 frames as an animated WEBP.
+/// Encodes RGBA8 frames as an animated WEBP (through ``AnimatedWEBPWriter``).
 /// - Parameters:
 ///   - frames: each `height × width × 4` bytes.
 ///   - durationsMilliseconds: one per frame.
@@ -137,18 +137,10 @@ public func encodeAnimatedWEBP(frames: [[UInt8]], width: Int, height: Int, durat
         throw MediaError(.invalidArgument, "Animated WEBP needs frames and one duration per frame")
     }
     for f in frames { try checkEncodeArguments(f, width: width, height: height, channels: 4, allowed: 4...4) }
-    let packed = frames.flatMap { $0 }
-    let durations = durationsMilliseconds.map { Int32(clamping: $0) }
-    var buffer = loom_buffer()
-    var err = [CChar](repeating: 0, count: 512)
-    let rc = packed.withUnsafeBufferPointer { px in
-        durations.withUnsafeBufferPointer { d in
-            err.withUnsafeMutableBufferPointer { e in
-                loom_webp_anim_encode(px.baseAddress, UInt32(width), UInt32(height), UInt32(frames.count), d.baseAddress,
-                                      UInt32(max(0, loopCount)), Float(quality), lossless ? 1 : 0, Int32(method),
-                                      &buffer, e.baseAddress, e.count)
-            }
-        }
+    let writer = try AnimatedWEBPWriter(width: width, height: height, loopCount: loopCount, quality: quality,
+                                        lossless: lossless, method: method)
+    for (frame, duration) in zip(frames, durationsMilliseconds) {
+        try writer.add(frame, channels: 4, durationMilliseconds: duration)
     }
-    return try takeBuffer(&buffer, rc: rc, err: err, format: "WEBP")
+    return try writer.finish()
 }

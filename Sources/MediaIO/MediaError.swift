@@ -12,6 +12,10 @@ public struct MediaError: Error, Sendable, Equatable, CustomStringConvertible {
         case invalidArgument
         /// Memory could not be allocated.
         case outOfMemory
+        /// An external program Loom needs (ffmpeg, ffprobe) is not installed or not executable.
+        case toolMissing
+        /// An external program (ffmpeg, ffprobe) exited with an error; the message carries its output.
+        case toolFailed
     }
 
     public var code: Code

@@ -62,14 +62,58 @@ extension Tensor {
     /// - Precondition: rank 4 and `index` in range.
     public func imagePixels(batch index: Int) -> [UInt8] {
         precondition(rank == 4 && index >= 0 && index < shape[0], "not an IMAGE batch index")
-        let n = shape[1] * shape[2] * shape[3]
-        return scalars[(index * n)..<((index + 1) * n)].map(Tensor.quantize)
+        // Only this item is read (and converted if needed), not the whole batch.
+        return slice(batch: index..<(index + 1)).withFloats { $0.map(Tensor.quantize) }
+    }
+
+    /// Batch item `index` of an IMAGE as interleaved 8-bit samples with exactly `channels` channels
+    /// (3 drops alpha; 4 adds an opaque alpha to RGB; gray is repeated), quantized like ``quantize(_:)``
+    /// or, with `rounded`, to the nearest value (`255 · x + 0.5`, as VideoHelperSuite does).
+    /// - Precondition: rank 4, `index` in range, `channels` 3 or 4.
+    public func imagePixels(batch index: Int, channels: Int, rounded: Bool = false) -> [UInt8] {
+        precondition(rank == 4 && index >= 0 && index < shape[0], "not an IMAGE batch index")
+        precondition(channels == 3 || channels == 4, "3 or 4 channels")
+        let c = shape[3]
+        if c == channels && !rounded { return imagePixels(batch: index) }
+        let n = shape[1] * shape[2]
+        let offset: Float = rounded ? 0.5 / 255 : 0
+        func q(_ v: Float) -> UInt8 { Tensor.quantize(v + offset) }
+        return slice(batch: index..<(index + 1)).withFloats { src in
+            var out = [UInt8](repeating: 255, count: n * channels)
+            for p in 0..<n {
+                for k in 0..<Swift.min(channels, 3) {
+                    out[p * channels + k] = q(src[p * c + Swift.min(k, c - 1)])
+                }
+                if channels == 4 && c == 4 { out[p * 4 + 3] = q(src[p * 4 + 3]) }
+            }
+            return out
+        }
+    }
+
+    /// Batch item `index` as 16-bit samples (`round(65535 · x)` clamped, native byte order) with
+    /// `channels` channels, for 16-bit video formats.
+    public func imagePixels16(batch index: Int, channels: Int) -> [UInt16] {
+        precondition(rank == 4 && index >= 0 && index < shape[0], "not an IMAGE batch index")
+        let c = shape[3]
+        let n = shape[1] * shape[2]
+        func q(_ v: Float) -> UInt16 {
+            let s = v * 65535 + 0.5
+            guard s == s else { return 0 }
+            return UInt16(Swift.min(Swift.max(s, 0), 65535))
+        }
+        return slice(batch: index..<(index + 1)).withFloats { src in
+            var out = [UInt16](repeating: 65535, count: n * channels)
+            for p in 0..<n {
+                for k in 0..<Swift.min(channels, 3) { out[p * channels + k] = q(src[p * c + Swift.min(k, c - 1)]) }
+                if channels == 4 && c == 4 { out[p * 4 + 3] = q(src[p * 4 + 3]) }
+            }
+            return out
+        }
     }
 
     /// Batch item `index` of a MASK `[B, H, W]` as 8-bit gray samples.
     public func maskPixels(batch index: Int) -> [UInt8] {
         precondition(rank == 3 && index >= 0 && index < shape[0], "not a MASK batch index")
-        let n = shape[1] * shape[2]
-        return scalars[(index * n)..<((index + 1) * n)].map(Tensor.quantize)
+        return slice(batch: index..<(index + 1)).withFloats { $0.map(Tensor.quantize) }
     }
 }

@@ -31,6 +31,17 @@ public enum BuiltinNodes {
             LatentFromBatchNode.definition(env),
             RepeatLatentBatchNode.definition(env),
             ModelSamplingDiscreteNode.definition(env),
+            ImageBatchNodes.fromBatch(env),
+            ImageBatchNodes.repeatBatch(env),
+            ImageBatchNodes.rebatch(env),
+            SaveAnimatedNodes.webp(env),
+            SaveAnimatedNodes.png(env),
+            VideoNodes.saveWEBM(env),
+            VideoNodes.save(env),
+            VideoNodes.create(env),
+            VideoNodes.components(env),
+            VideoNodes.load(env),
+            VideoCombineNode.definition(env),
         ]
     }
 

@@ -19,6 +19,10 @@ public struct NodeSchema: Sendable {
     public var searchAliases: [String]
     /// V3 nodes emit hidden inputs as 1-element arrays; V1 nodes as plain strings.
     public var isV3: Bool
+    /// Constant inputs the schema does not declare are passed to the node too (a custom node whose
+    /// `hidden` dict accepts every key, as VideoHelperSuite's Video Combine takes its per-format widgets).
+    /// They are not validated and links in them are not followed.
+    public var acceptsUndeclaredInputs: Bool = false
 
     public init(
         name: String, displayName: String? = nil, description: String = "", category: String,

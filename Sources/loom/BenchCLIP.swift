@@ -63,6 +63,11 @@ enum BenchMemory {
     static func residentBytes() -> Int64 { statusField("VmRSS:") }
     static func peakResidentBytes() -> Int64 { statusField("VmHWM:") }
 
+    /// Resets the peak (VmHWM) to the current resident size (Linux `clear_refs` 5).
+    static func resetPeak() {
+        try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+    }
+
     private static func statusField(_ name: String) -> Int64 {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
         for line in text.split(separator: "\n") where line.hasPrefix(name) {

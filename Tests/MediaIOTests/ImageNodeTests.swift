@@ -38,7 +38,9 @@ struct NodeFixture {
                                      "ImageInvert", "ImageBatch", "ImageCrop", "CLIPLoader", "VAELoader",
                                      "EmptyLatentImage", "KSampler", "KSamplerAdvanced", "VAEDecode", "VAEEncode",
                                      "VAEDecodeTiled", "VAEEncodeTiled", "LatentUpscale", "LatentUpscaleBy",
-                                     "SetLatentNoiseMask", "LatentFromBatch", "RepeatLatentBatch", "ModelSamplingDiscrete"])
+                                     "SetLatentNoiseMask", "LatentFromBatch", "RepeatLatentBatch", "ModelSamplingDiscrete",
+                                     "ImageFromBatch", "RepeatImageBatch", "RebatchImages", "SaveAnimatedWEBP", "SaveAnimatedPNG",
+                                     "SaveWEBM", "SaveVideo", "CreateVideo", "GetVideoComponents", "LoadVideo", "VHS_VideoCombine"])
         let names = { (n: String) in f.registry[n]!.schema.required.map(\.name) }
         #expect(names("EmptyImage") == ["width", "height", "batch_size", "color"])
         #expect(names("ImageScale") == ["image", "upscale_method", "width", "height", "crop"])

@@ -93,6 +93,25 @@ int loom_webp_anim_encode(const uint8_t *frames, uint32_t width, uint32_t height
                           const int32_t *durations_ms, uint32_t loop_count, float quality, int lossless, int method,
                           loom_buffer *out, char *err, size_t errlen);
 
+/* Streaming animated WEBP encoder: create, add frames one at a time (each is encoded at once, so no
+ * copy of all frames is kept), finish, free. */
+typedef struct loom_webp_anim_writer loom_webp_anim_writer;
+
+/* loop_count 0 = forever (at most 65535); quality 0-100 (lossy) or lossless != 0; method 0-6. */
+int loom_webp_anim_writer_new(uint32_t width, uint32_t height, uint32_t loop_count, float quality, int lossless,
+                              int method, loom_webp_anim_writer **out, char *err, size_t errlen);
+
+/* pixels: height*width*channels uint8 samples, channels 3 or 4; durations under 1 ms count as 1 ms. */
+int loom_webp_anim_writer_add(loom_webp_anim_writer *writer, const uint8_t *pixels, uint32_t channels,
+                              int32_t duration_ms, char *err, size_t errlen);
+
+/* Assembles the file; exif (exif_size bytes, may be NULL/0) becomes its EXIF chunk. The writer takes no
+ * more frames afterwards but must still be freed. */
+int loom_webp_anim_writer_finish(loom_webp_anim_writer *writer, const uint8_t *exif, size_t exif_size,
+                                 loom_buffer *out, char *err, size_t errlen);
+
+void loom_webp_anim_writer_free(loom_webp_anim_writer *writer);
+
 void loom_buffer_free(loom_buffer *buffer);
 
 #ifdef __cplusplus
