@@ -368,6 +368,25 @@ extension NodeFixture {
         #expect(try ffmpegFrames(f.env.directories.output + "/copy_00001_.mp4") == (try ffmpegFrames(path)))
     }
 
+    @Test func loadImageReadsEveryFrameOfAGIF() throws {
+        let f = NodeFixture(); defer { f.dir.cleanup() }
+        let clip = movingSquare(frames: 4, width: 40, height: 24)
+        _ = try f.run("VHS_VideoCombine", ["images": .tensor(clip), "frame_rate": .float(10), "loop_count": .int(0),
+                                           "filename_prefix": "g", "format": "image/gif", "pingpong": .bool(false),
+                                           "save_output": .bool(true)])
+        try FileManager.default.copyItem(atPath: f.env.directories.output + "/g_00001.gif", toPath: f.env.directories.input + "/g.gif")
+        let loaded = try f.run("LoadImage", ["image": "g.gif"])
+        let image = f.tensor(loaded, 0), mask = f.tensor(loaded, 1)
+        #expect(image.shape == [4, 24, 40, 3])
+        #expect(mask.shape == [4, 64, 64])
+        // The square (white-yellow) sits at x = 2f … 2f+11, y = 8 … 19 in frame f; the palette keeps it close.
+        for frame in 0..<4 {
+            let px = image.imagePixels(batch: frame, channels: 3)
+            let i = (12 * 40 + frame * 2 + 5) * 3
+            #expect(px[i] > 230 && px[i + 1] > 230 && px[i + 2] < 90, "frame \(frame): \(px[i..<(i + 3)])")
+        }
+    }
+
     @Test func loadVideoValidatesAndRefusesNonVideos() throws {
         let f = NodeFixture(); defer { f.dir.cleanup() }
         let definition = try #require(f.registry["LoadVideo"])

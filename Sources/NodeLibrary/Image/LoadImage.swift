@@ -58,7 +58,9 @@ enum LoadImageNode {
         let bytes = try FileWriter.read(path)
         let frames: [DecodedImage]
         do {
-            frames = try decodeImage(bytes, maxPixels: maxPixels)
+            frames = bytes.starts(with: Array("GIF8".utf8))
+                ? try decodeGIF(path: path, maxPixels: maxPixels)
+                : try decodeImage(bytes, maxPixels: maxPixels)
         } catch let error as MediaError {
             throw NodeError("Cannot load image \(name): \(error.message)", type: "loom.MediaError")
         }
@@ -67,6 +69,29 @@ enum LoadImageNode {
         let image = Tensor.image(frames: kept)
         let masks = kept.map(mask(of:))
         return (image, Tensor.concatenate(batches: masks))
+    }
+
+    /// A GIF's frames, composited by ffmpeg's GIF decoder, as RGBA. Frames count as having alpha (so
+    /// the mask is 1 − alpha) when any pixel of the file is transparent, as Pillow reports a GIF with a
+    /// transparent colour.
+    static func decodeGIF(path: String, maxPixels: Int) throws -> [DecodedImage] {
+        let tools = try FFmpegTools.locate()
+        var frames: [DecodedImage] = []
+        var transparent = false
+        let (info, _) = try decodeVideoFrames(tools: tools, path: path, pixelFormat: .rgba, maxPixels: maxPixels) { frame, _ in
+            let pixels = Array(frame.bindMemory(to: UInt8.self))
+            if !transparent { transparent = stride(from: 3, to: pixels.count, by: 4).contains { pixels[$0] < 255 } }
+            frames.append(DecodedImage(width: 0, height: 0, channels: 4, samples: .uint8(pixels), alpha: .none))
+        }
+        let duration = info.frameRate > 0 ? Int((1000 / info.frameRate).rounded()) : nil
+        return frames.map {
+            var f = $0
+            f.width = info.displayWidth
+            f.height = info.displayHeight
+            f.alpha = transparent ? .channel : .none
+            f.durationMilliseconds = duration
+            return f
+        }
     }
 
     /// One frame's mask `[1, H, W]` = 1 − alpha, or `[1, 64, 64]` zeros without transparency.
