@@ -42,11 +42,12 @@ let package = Package(
         .target(name: "FolderPaths"),
         .target(name: "NodeLibrary", dependencies: ["Workflow", "TensorCore", "MediaIO", "FolderPaths", "Diffusion", "Models", "Checkpoints", "Tokenizers"]),
         .target(name: "JobQueue", dependencies: ["Workflow"]),
-        .target(name: "JobQueueSQLite", dependencies: ["JobQueue", "Workflow", .product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "MessageQueue"),
+        .target(name: "JobQueueSQLite", dependencies: ["JobQueue", "MessageQueue", "Workflow", .product(name: "GRDB", package: "GRDB.swift")]),
         .target(
             name: "Server",
             dependencies: [
-                "Workflow", "Executor", "JobQueue", "NodeLibrary", "MediaIO", "FolderPaths", "Diffusion", "TensorCore",
+                "Workflow", "Executor", "JobQueue", "NodeLibrary", "MediaIO", "FolderPaths", "Diffusion", "TensorCore", "MessageQueue",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
@@ -57,7 +58,7 @@ let package = Package(
             name: "loom",
             dependencies: [
                 "Server", "JobQueueSQLite", "JobQueue", "Workflow", "TensorCPU", "TensorCore", "CBLAS", "Checkpoints", "Models", "Diffusion",
-                "Tokenizers", "NodeLibrary", "MediaIO", "FolderPaths",
+                "Tokenizers", "NodeLibrary", "MediaIO", "FolderPaths", "MessageQueue",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]
@@ -81,7 +82,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "JobQueue", "JobQueueSQLite", "Workflow", "NodeLibrary", "MediaIO", "TensorCore", "FolderPaths",
+                "Server", "JobQueue", "JobQueueSQLite", "Workflow", "NodeLibrary", "MediaIO", "TensorCore", "FolderPaths", "MessageQueue",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ]

@@ -16,3 +16,13 @@ fi
 if ! python3 -c "import numpy" >/dev/null 2>&1; then
   python3 -m pip install --quiet numpy
 fi
+# The queue service's compatibility tests drive the official eas_prediction SDK from its own virtual environment
+# (outside the repository; rebuilt when the pinned requirements change).
+eas_env="$HOME/.cache/loom-tests/eas-venv"
+eas_req="$(dirname "$0")/../Tests/EASCompat/requirements.txt"
+if [ -f "$eas_req" ] && ! cmp -s "$eas_req" "$eas_env/requirements.txt" 2>/dev/null; then
+  rm -rf "$eas_env"
+  python3 -m venv "$eas_env"
+  "$eas_env/bin/pip" install --quiet -r "$eas_req"
+  cp "$eas_req" "$eas_env/requirements.txt"
+fi

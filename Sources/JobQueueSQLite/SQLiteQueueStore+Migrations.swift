@@ -47,6 +47,25 @@ extension SQLiteQueueStore {
                 INSERT INTO counter (name, value) VALUES ('finish_sequence', 1);
                 """)
         }
+        migrator.registerMigration("v2: message queues") { db in
+            try db.execute(sql: """
+                -- The queue service (API edition): one row per queue with its next index, one per item.
+                CREATE TABLE mq_queue (
+                    name TEXT PRIMARY KEY,
+                    next_index INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE mq_item (
+                    queue TEXT NOT NULL,
+                    idx INTEGER NOT NULL,
+                    priority INTEGER NOT NULL,
+                    data BLOB NOT NULL,
+                    tags TEXT NOT NULL,
+                    deliveries INTEGER NOT NULL DEFAULT 0,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (queue, idx)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -15,7 +15,7 @@ import Workflow
 ///
 /// Transitions are decided by ``JobStateMachine``; GRDB errors surface as ``QueueStoreError/storage(_:)``.
 public final class SQLiteQueueStore: QueueStore {
-    private let writer: any DatabaseWriter
+    let writer: any DatabaseWriter
 
     private init(writer: any DatabaseWriter) throws(QueueStoreError) {
         self.writer = writer

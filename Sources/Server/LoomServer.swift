@@ -5,6 +5,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import JobQueue
 import Logging
+import MessageQueue
 import NodeLibrary
 import TensorCore
 import Workflow
@@ -30,8 +31,10 @@ public enum LoomServer {
     ///   - backend: the tensor backend the nodes compute on; the executable passes the fast CPU backend.
     ///   - onServerRunning: called with the bound port once the server listens.
     /// - Throws: when the data directory cannot be created or the store cannot recover.
+    ///   - queueServices: the API edition's queue services (`/api/predict/…`), or nil for none.
     public static func build(configuration: ServerConfiguration, store: any QueueStore, registry: NodeRegistry? = nil,
-                             backend: any Backend = ReferenceBackend(), logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws -> Built {
+                             backend: any Backend = ReferenceBackend(), queueServices: QueueServices? = nil, logger: Logger,
+                             onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws -> Built {
         try configuration.directories.createLayout()
         let recovery = try await store.recoverInterrupted(maxAttempts: configuration.maxAttempts, now: currentTimeMillis()) { record in
             crashFailure(record, attempts: configuration.maxAttempts)
@@ -63,6 +66,19 @@ public enum LoomServer {
         InfoController(registry: registry, models: models, store: store, configuration: configuration).register(routes, router: router)
         FilesController(directories: configuration.directories, maxUploadSize: limit).register(routes)
 
+        // The API edition's queue services: their own routes and tokens under /api/predict/, and a worker per
+        // ComfyUI service.
+        var queueWorkers: [String: ComfyQueueWorker] = [:]
+        if let queueServices {
+            try await queueServices.open()
+            for service in queueServices.services.values where service.kind == .comfyui {
+                queueWorkers[service.name] = ComfyQueueWorker(service: service, broker: queueServices.broker, intake: intake,
+                                                              store: store, worker: worker, hub: hub, logger: logger)
+            }
+            QueueServiceController(services: queueServices, predict: QueuePredictor.make(workers: queueWorkers)).register(router)
+        }
+        let queueWatch = queueServices.map { QueueWatchEndpoint(services: $0) }
+
         if let root = configuration.frontEndRoot {
             // The web frontend's static files (index.html, assets/): a path naming a file under the root is
             // served from it; every other path falls through to the routes above.
@@ -72,11 +88,19 @@ public enum LoomServer {
         let endpoint = WebSocketEndpoint(hub: hub, worker: worker, token: configuration.token, maxUploadSize: limit)
         var application = Application(
             router: router,
-            server: .http1WebSocketUpgrade { request, _, _ in await endpoint.shouldUpgrade(request) },
+            server: .http1WebSocketUpgrade { request, _, _ in
+                if let queueWatch, request.path?.hasPrefix(QueueServiceController.pathPrefix) == true {
+                    return await queueWatch.shouldUpgrade(request)
+                }
+                return await endpoint.shouldUpgrade(request)
+            },
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Loom"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
         application.addServices(worker)
+        for queueWorker in queueWorkers.values.sorted(by: { $0.service.name < $1.service.name }) {
+            application.addServices(queueWorker)
+        }
         return Built(application: application, hub: hub, recovery: recovery)
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import FolderPaths
 import Foundation
 import JobQueueSQLite
+import MessageQueue
 import Logging
 import Server
 import ServiceLifecycle
@@ -37,6 +38,11 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level")) var logLevel = "info"
     @Option(name: .customLong("cache-ram"), help: "GB of RAM loaded models may keep between prompts (default: 75% of RAM).")
     var cacheRAM: Double?
+    @Option(name: .customLong("queue-service"), help: ArgumentHelp(
+        "Declare a queue service (API edition): NAME (plain), NAME:comfyui (a worker runs its workflows), with options "
+            + "after commas: token=, max-length=, max-payload-bytes=, evict=true|false, max-delivery=. Repeatable. "
+            + "Without any (and without DIR/queue_services.json) one ComfyUI service named 'comfyui' exists."))
+    var queueService: [String] = []
 
     func run() async throws {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
@@ -58,8 +64,23 @@ struct Serve: AsyncParsableCommand {
             disableMetadata: disableMetadata, historyMaxCount: historyMaxItems,
             historyMaxAgeSeconds: historyMaxAge.map { Int($0 * 3600) }, argv: CommandLine.arguments, maxAttempts: maxAttempts,
             modelCacheBytes: cacheRAM.map { Int($0 * 1_073_741_824) })
+        var declarations = try queueService.map { text in
+            do { return try QueueServiceDeclaration.parse(text) } catch let error as QueueServiceError {
+                throw ValidationError("--queue-service \(text): \(error.description)")
+            }
+        }
+        if declarations.isEmpty {
+            let file = (base as NSString).appendingPathComponent("queue_services.json")
+            do {
+                declarations = try QueueServiceDeclaration.load(file: file) ?? QueueServiceDeclaration.defaultServices
+            } catch let error as QueueServiceError {
+                throw ValidationError(error.description)
+            }
+        }
+        let queueServices = QueueServices(broker: MessageBroker(store: store), services: declarations,
+                                          serverToken: resolvedToken, backendName: "sqlite")
         let built = try await LoomServer.build(configuration: configuration, store: store, backend: try CPUBackend(),
-                                               logger: logger) { port in
+                                               queueServices: queueServices, logger: logger) { port in
             say("Loom is listening on http://\(listen):\(port)")
         }
         let group = ServiceGroup(

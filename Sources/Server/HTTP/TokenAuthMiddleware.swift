@@ -1,6 +1,7 @@
 import Hummingbird
 
-/// Requires the configured token on every route except `/health`.
+/// Requires the configured token on every route except `/health` and the queue services under `/api/predict/`
+/// (which authenticate each service with its own token, see ``QueueServiceController``).
 ///
 /// Accepts `Authorization: <token>` and `Authorization: Bearer <token>`; the WebSocket upgrade is
 /// checked separately (it may also carry `?token=`). A wrong or missing token gets 401 with a JSON error.
@@ -9,7 +10,8 @@ struct TokenAuthMiddleware: RouterMiddleware {
     let token: String
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if request.uri.path == "/health" || request.uri.path == "/api/health" {
+        if request.uri.path == "/health" || request.uri.path == "/api/health"
+            || request.uri.path.hasPrefix(QueueServiceController.pathPrefix) {
             return try await next(request, context)
         }
         guard TokenCheck.matches(request.headers[.authorization], token: token) else {
