@@ -76,6 +76,12 @@ public enum LoomServer {
                                                               store: store, worker: worker, hub: hub, logger: logger)
             }
             QueueServiceController(services: queueServices, predict: QueuePredictor.make(workers: queueWorkers)).register(router)
+            // An input item dropped at its delivery limit (its workflow kept killing the process) still answers its caller.
+            let workers = queueWorkers
+            await queueServices.broker.setUndeliverableHandler { queue, item in
+                guard let worker = workers[queue] else { return }
+                await worker.reportUndeliverable(item)
+            }
         }
         let queueWatch = queueServices.map { QueueWatchEndpoint(services: $0) }
 

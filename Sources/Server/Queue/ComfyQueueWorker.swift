@@ -78,6 +78,17 @@ final class ComfyQueueWorker: Service, Sendable {
         }
     }
 
+    /// Writes the sink item for an input item that was dropped after reaching the delivery limit.
+    func reportUndeliverable(_ item: QueueItem) async {
+        var tags: [String: String] = [:]
+        for (key, value) in item.tags where key != "requestId" { tags[key] = value }
+        let result = Self.failure("max_delivery_exceeded",
+                                  "The workflow was delivered \(item.deliveries) times without finishing (the server stopped while running it)")
+        logger.error("Queue service \(service.name): dropped input \(item.index) after \(item.deliveries) deliveries")
+        _ = try? await broker.put(queue: service.sinkQueue, data: Array(PythonJSON.dumps(result).utf8), tags: tags,
+                                  requestID: item.requestID.isEmpty ? nil : item.requestID)
+    }
+
     /// The sink JSON for one workflow: `[executed events…, outputs]`, or `[…, {"error": …}]` on failure.
     func run(workflow data: [UInt8], promptID: String) async -> JSONValue {
         let sid = "queue-" + promptID
