@@ -740,26 +740,3 @@ final class RawWebSocket: Sendable {
         }
     }
 }
-
-// TEMPORARY-SERVE
-@Suite struct QueueServeForSDK {
-    @Test(.enabled(if: ProcessInfo.processInfo.environment["QUEUE_SERVE_SECONDS"] != nil))
-    func serve() async throws {
-        let seconds = Int(ProcessInfo.processInfo.environment["QUEUE_SERVE_SECONDS"] ?? "") ?? 60
-        let services = [
-            QueueServiceDeclaration(name: "eas_test", token: "tok", settings: QueueSettings(maxPayloadBytes: 65536)),
-            QueueServiceDeclaration(name: "eas_full3", token: "tok", settings: QueueSettings(maxLength: 3)),
-            QueueServiceDeclaration(name: "eas_echo", token: "tok"),
-        ]
-        let broker = MessageBroker(store: MemoryMessageStore())
-        let qs = QueueServices(broker: broker, services: services, serverToken: nil, backendName: "memory")
-        try await qs.open()
-        let router = Router(context: LoomRequestContext.self)
-        QueueServiceController(services: qs, predict: { _, body in (200, Array("echo:".utf8) + body) }).register(router)
-        let endpoint = QueueWatchEndpoint(services: qs)
-        let app = Application(router: router,
-                              server: .http1WebSocketUpgrade { request, _, _ in await endpoint.shouldUpgrade(request) },
-                              configuration: .init(address: .hostname("127.0.0.1", port: 18765)), logger: testLogger)
-        try await app.test(.live) { _ in try await Task.sleep(for: .seconds(seconds)) }
-    }
-}

@@ -17,8 +17,9 @@ struct WebSocketEndpoint: Sendable {
     let token: String?
     let maxUploadSize: Int
 
-    /// Decides whether an HTTP request upgrades; a refused request falls through to the router
-    /// (where the auth middleware answers 401).
+    /// Decides whether an HTTP request upgrades. A request that asked to upgrade and is refused (a wrong
+    /// token) is answered 400 by Hummingbird's upgrade channel itself; a plain GET of `/ws` reaches the router,
+    /// whose auth middleware answers 401.
     func shouldUpgrade(_ request: HTTPRequest) async -> ShouldUpgradeResult<WebSocketDataHandler<HTTP1WebSocketUpgradeChannel.Context>> {
         let uri = URI(request.path ?? "/")
         guard uri.path == "/ws" || uri.path == "/api/ws" else { return .dontUpgrade }
