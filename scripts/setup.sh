@@ -26,3 +26,13 @@ if [ -f "$eas_req" ] && ! cmp -s "$eas_req" "$eas_env/requirements.txt" 2>/dev/n
   "$eas_env/bin/pip" install --quiet -r "$eas_req"
   cp "$eas_req" "$eas_env/requirements.txt"
 fi
+# The official ComfyUI web frontend and its workflow templates, which `loom serve` finds here when no
+# --front-end-root is given (its own virtual environment outside the repository; rebuilt when the pins change).
+web_env="${LOOM_WEB_VENV:-$HOME/.cache/loom-web/venv}"
+web_req="$(dirname "$0")/web-requirements.txt"
+if [ -f "$web_req" ] && ! cmp -s "$web_req" "$web_env/requirements.txt" 2>/dev/null; then
+  rm -rf "$web_env"
+  python3 -m venv "$web_env"
+  "$web_env/bin/pip" install --quiet -r "$web_req"
+  cp "$web_req" "$web_env/requirements.txt"
+fi

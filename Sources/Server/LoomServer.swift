@@ -65,6 +65,7 @@ public enum LoomServer {
         JobsController(store: store, worker: worker, bodyLimit: limit).register(routes)
         InfoController(registry: registry, models: models, store: store, configuration: configuration).register(routes, router: router)
         FilesController(directories: configuration.directories, maxUploadSize: limit).register(routes)
+        UserDataController(configuration: configuration).register(routes)
 
         // The API edition's queue services: their own routes and tokens under /api/predict/, and a worker per
         // ComfyUI service.
@@ -85,11 +86,11 @@ public enum LoomServer {
         }
         let queueWatch = queueServices.map { QueueWatchEndpoint(services: $0) }
 
-        if let root = configuration.frontEndRoot {
-            // The web frontend's static files (index.html, assets/): a path naming a file under the root is
-            // served from it; every other path falls through to the routes above.
-            router.add(middleware: FileMiddleware(root, searchForIndexHtml: true, logger: logger))
-        }
+        // The web frontend (GET /, its static files, /templates, support endpoints): registered last, so a file
+        // under the web root is served only for a path no route above answers.
+        WebController(webRoot: configuration.frontEndRoot,
+                      templateDirectories: FrontendLocator().templateDirectories(webRoot: configuration.frontEndRoot),
+                      bodyLimit: limit).register(routes, router: router, logger: logger)
 
         let endpoint = WebSocketEndpoint(hub: hub, worker: worker, token: configuration.token, maxUploadSize: limit)
         var application = Application(

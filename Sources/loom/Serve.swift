@@ -23,7 +23,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("user-directory")) var userDirectory: String?
     @Option(name: .customLong("models-directory")) var modelsDirectory: String?
     @Flag(name: .customLong("multi-user"), help: "Per-user settings and workflows (Comfy-User header).") var multiUser = false
-    @Option(name: .customLong("front-end-root"), help: "Serve this web frontend build.") var frontEndRoot: String?
+    @Option(name: .customLong("front-end-root"), help: "Serve this web frontend build (default: LOOM_FRONTEND_ROOT, else the one scripts/setup.sh installs).") var frontEndRoot: String?
     @Option(name: .customLong("max-upload-size"), help: "Largest request body in MB.") var maxUploadSize: Double = 100
     @Flag(help: "Run on the CPU (the only device this build uses).") var cpu = false
     @Flag(name: .customLong("disable-metadata"), help: "Do not embed the prompt and workflow in saved files.")
@@ -60,7 +60,9 @@ struct Serve: AsyncParsableCommand {
         let store = try SQLiteQueueStore(path: (base as NSString).appendingPathComponent("loom.sqlite"))
         let configuration = ServerConfiguration(
             host: listen, port: port, token: resolvedToken, directories: directories,
-            maxUploadSize: Int(maxUploadSize * 1024 * 1024), multiUser: multiUser, frontEndRoot: frontEndRoot,
+            maxUploadSize: Int(maxUploadSize * 1024 * 1024), multiUser: multiUser,
+            // Without --front-end-root: LOOM_FRONTEND_ROOT, else the frontend scripts/setup.sh installed, else none.
+            frontEndRoot: frontEndRoot.map(Self.absolute) ?? FrontendLocator().webRoot(),
             disableMetadata: disableMetadata, historyMaxCount: historyMaxItems,
             historyMaxAgeSeconds: historyMaxAge.map { Int($0 * 3600) }, argv: CommandLine.arguments, maxAttempts: maxAttempts,
             modelCacheBytes: cacheRAM.map { Int($0 * 1_073_741_824) })

@@ -97,7 +97,7 @@ actor UserRegistry {
     /// - Throws: file errors from writing.
     func updateSettings(root: String, _ change: @Sendable (inout JSONObject) -> Void) throws {
         let path = root + "/" + UserFileIO.settingsFile
-        var settings = UserFileIO.readSettings(path)
+        var settings = UserFileIO.readSettings(inside: root)
         change(&settings)
         try UserFileIO.writeAtomically(JSONValue.object(settings).serialized(pretty: true, indent: 4), to: path)
     }
@@ -124,6 +124,13 @@ enum UserFileIO {
         guard let data = FileManager.default.contents(atPath: path),
               let object = (try? JSONValue.parse([UInt8](data)))?.objectValue else { return [:] }
         return object
+    }
+
+    /// The settings of the user whose root is `root`; empty when the file is missing, unreadable, not an
+    /// object, or a symlink that leaves `root`.
+    static func readSettings(inside root: String) -> JSONObject {
+        guard let path = try? SafePath.resolve(settingsFile, in: root), SafePath.isInside(path, base: root) else { return [:] }
+        return readSettings(path)
     }
 
     /// Writes `bytes` to a temporary file beside `path`, then renames it over `path`, creating parent

@@ -165,15 +165,16 @@ func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws 
 ///   - store: the queue store (SQLite file in the temp directory, or in memory).
 ///   - token: the auth token, if any.
 ///   - maxUploadSize: the body limit in bytes.
+///   - multiUser: runs the server in multi-user mode (`Comfy-User` selects the user).
 ///   - prepare: called with the data directories after the layout exists, before the server starts.
 ///   - body: the test.
-func withServer(store kind: StoreKind = .sqlite, token: String? = nil, maxUploadSize: Int = 8 * 1024 * 1024,
+func withServer(store kind: StoreKind = .sqlite, token: String? = nil, maxUploadSize: Int = 8 * 1024 * 1024, multiUser: Bool = false,
                 prepare: (DataDirectories) throws -> Void = { _ in },
                 _ body: @escaping @Sendable (TestServer) async throws -> Void) async throws {
     try await withTemporaryDirectory { tmp in
         let directories = DataDirectories(base: tmp + "/data")
         let configuration = ServerConfiguration(host: "127.0.0.1", port: 0, token: token, directories: directories,
-                                                maxUploadSize: maxUploadSize, argv: ["loom", "--port", "0"])
+                                                maxUploadSize: maxUploadSize, multiUser: multiUser, argv: ["loom", "--port", "0"])
         let sqlite = kind == .sqlite ? try SQLiteQueueStore(path: tmp + "/queue.sqlite") : nil
         let store: any QueueStore = sqlite ?? MemoryQueueStore()
         let registry = TestNodes.registry(NodeEnvironment(directories: directories))
