@@ -16,23 +16,17 @@ fi
 if ! python3 -c "import numpy" >/dev/null 2>&1; then
   python3 -m pip install --quiet numpy
 fi
-# The queue service's compatibility tests drive the official eas_prediction SDK from its own virtual environment
-# (outside the repository; rebuilt when the pinned requirements change).
-eas_env="$HOME/.cache/loom-tests/eas-venv"
-eas_req="$(dirname "$0")/../Tests/EASCompat/requirements.txt"
-if [ -f "$eas_req" ] && ! cmp -s "$eas_req" "$eas_env/requirements.txt" 2>/dev/null; then
-  rm -rf "$eas_env"
-  python3 -m venv "$eas_env"
-  "$eas_env/bin/pip" install --quiet -r "$eas_req"
-  cp "$eas_req" "$eas_env/requirements.txt"
-fi
+# A virtual environment outside the repository holding pinned PyPI packages, rebuilt when the pins change.
+pinned_venv() {  # pinned_venv DIR REQUIREMENTS
+  if [ -f "$2" ] && ! cmp -s "$2" "$1/requirements.txt" 2>/dev/null; then
+    rm -rf "$1"
+    python3 -m venv "$1"
+    "$1/bin/pip" install --quiet -r "$2"
+    cp "$2" "$1/requirements.txt"
+  fi
+}
+# The queue service's compatibility tests drive the official eas_prediction SDK.
+pinned_venv "$HOME/.cache/loom-tests/eas-venv" "$(dirname "$0")/../Tests/EASCompat/requirements.txt"
 # The official ComfyUI web frontend and its workflow templates, which `loom serve` finds here when no
-# --front-end-root is given (its own virtual environment outside the repository; rebuilt when the pins change).
-web_env="${LOOM_WEB_VENV:-$HOME/.cache/loom-web/venv}"
-web_req="$(dirname "$0")/web-requirements.txt"
-if [ -f "$web_req" ] && ! cmp -s "$web_req" "$web_env/requirements.txt" 2>/dev/null; then
-  rm -rf "$web_env"
-  python3 -m venv "$web_env"
-  "$web_env/bin/pip" install --quiet -r "$web_req"
-  cp "$web_req" "$web_env/requirements.txt"
-fi
+# --front-end-root is given.
+pinned_venv "${LOOM_WEB_VENV:-$HOME/.cache/loom-web/venv}" "$(dirname "$0")/web-requirements.txt"

@@ -78,14 +78,7 @@ struct FilesController {
             headers[.eTag] = "\"\(Int(modified.timeIntervalSince1970 * 1000))-\(size)\""
         }
         if let rangeHeader = request.headers[.range], size > 0 {
-            guard let range = ContentTypes.parseRange(rangeHeader, size: size) else {
-                headers[.contentRange] = "bytes */\(size)"
-                return Response(status: .rangeNotSatisfiable, headers: headers)
-            }
-            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"
-            headers[.contentLength] = String(range.count)
-            let body = try await fileIO.loadFile(path: path, range: range, context: context)
-            return Response(status: .partialContent, headers: headers, body: body)
+            return try await fileIO.rangeResponse(rangeHeader, path: path, size: size, headers: headers, context: context)
         }
         headers[.contentLength] = String(size)
         let body = size == 0 ? ResponseBody() : try await fileIO.loadFile(path: path, context: context)

@@ -90,6 +90,18 @@ struct UserDataController {
         }
     }
 
+    /// The user's root and the file a route's `{file}` segment names in it: 401/403 for the user, 403 when the
+    /// path escapes.
+    private func userFile(_ request: Request, _ file: String) async -> Result<(root: String, path: String), UserDataFailure> {
+        switch await userRoot(request) {
+        case .success(let root):
+            guard let path = resolve(Self.decode(file), root: root) else { return .failure(UserDataFailure(response: .status(.forbidden))) }
+            return .success((root, path))
+        case .failure(let failure):
+            return .failure(failure)
+        }
+    }
+
     /// Resolves a decoded relative path inside `root`; `nil` when it escapes (or names `root` itself,
     /// which no file route may touch).
     private func resolve(_ relative: String, root: String) -> String? {
@@ -246,13 +258,11 @@ struct UserDataController {
     // MARK: files
 
     private func getFile(_ request: Request, context: LoomRequestContext, file: String) async throws -> Response {
-        let root: String
-        switch await userRoot(request) {
-        case .success(let r): root = r
+        let root: String, path: String
+        switch await userFile(request, file) {
+        case .success(let found): (root, path) = found
         case .failure(let failure): return failure.response
         }
-        let name = Self.decode(file)
-        guard let path = resolve(name, root: root) else { return .status(.forbidden) }
         guard UserFileIO.kind(of: path) == .file, let times = UserFileIO.times(path) else { return .status(.notFound) }
         let baseName = (path as NSString).lastPathComponent
         var headers: HTTPFields = [:]
@@ -280,13 +290,11 @@ struct UserDataController {
     }
 
     private func postFile(_ request: Request, file: String) async throws -> Response {
-        let root: String
-        switch await userRoot(request) {
-        case .success(let r): root = r
+        let root: String, path: String
+        switch await userFile(request, file) {
+        case .success(let found): (root, path) = found
         case .failure(let failure): return failure.response
         }
-        let name = Self.decode(file)
-        guard let path = resolve(name, root: root) else { return .status(.forbidden) }
         let overwrite = Self.flagDefaultTrue(request, "overwrite")
         let buffer = try await request.body.collect(upTo: maxUploadSize)
         switch UserFileIO.kind(of: path) {
@@ -303,12 +311,11 @@ struct UserDataController {
     }
 
     private func deleteFile(_ request: Request, file: String) async throws -> Response {
-        let root: String
-        switch await userRoot(request) {
-        case .success(let r): root = r
+        let path: String
+        switch await userFile(request, file) {
+        case .success(let found): path = found.path
         case .failure(let failure): return failure.response
         }
-        guard let path = resolve(Self.decode(file), root: root) else { return .status(.forbidden) }
         guard UserFileIO.kind(of: path) == .file else { return .status(.notFound) }
         do {
             try FileManager.default.removeItem(atPath: path)

@@ -155,14 +155,7 @@ struct StaticFiles: Sendable {
             return Response(status: .ok, headers: headers)
         }
         if let rangeHeader = request.headers[.range], size > 0 {
-            guard let range = ContentTypes.parseRange(rangeHeader, size: size) else {
-                headers[.contentRange] = "bytes */\(size)"
-                return Response(status: .rangeNotSatisfiable, headers: headers)
-            }
-            headers[.contentRange] = "bytes \(range.lowerBound)-\(range.upperBound)/\(size)"
-            headers[.contentLength] = String(range.count)
-            return Response(status: .partialContent, headers: headers,
-                            body: try await fileIO.loadFile(path: path, range: range, context: context))
+            return try await fileIO.rangeResponse(rangeHeader, path: path, size: size, headers: headers, context: context)
         }
         headers[.contentLength] = String(size)
         let body = size == 0 ? ResponseBody() : try await fileIO.loadFile(path: path, context: context)
