@@ -58,7 +58,9 @@ public enum LoomServer {
         let router = Router(context: LoomRequestContext.self)
         router.add(middleware: LogRequestsMiddleware(.debug))
         router.add(middleware: OriginGuardMiddleware())
-        if let token = configuration.token { router.add(middleware: TokenAuthMiddleware(token: token)) }
+        if let token = configuration.token {
+            router.add(middleware: TokenAuthMiddleware(token: token, webRoot: configuration.frontEndRoot))
+        }
         let routes = AliasedRoutes(router: router)
         let limit = configuration.maxUploadSize
         PromptController(intake: intake, store: store, worker: worker, bodyLimit: limit).register(routes)
@@ -88,7 +90,7 @@ public enum LoomServer {
 
         // The web frontend (GET /, its static files, /templates, support endpoints): registered last, so a file
         // under the web root is served only for a path no route above answers.
-        WebController(webRoot: configuration.frontEndRoot,
+        WebController(webRoot: configuration.frontEndRoot, token: configuration.token,
                       templateDirectories: FrontendLocator().templateDirectories(webRoot: configuration.frontEndRoot),
                       bodyLimit: limit).register(routes, router: router, logger: logger)
 

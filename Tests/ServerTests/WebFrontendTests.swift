@@ -45,16 +45,17 @@ import Workflow
     }
 
     /// A live Loom server over a fresh data directory with `webRoot` as its web root.
-    func withWebServer(webRoot: (String) throws -> String?, _ body: @escaping @Sendable (TestServer, String) async throws -> Void) async throws {
+    func withWebServer(webRoot: (String) throws -> String?, token: String? = nil,
+                       _ body: @escaping @Sendable (TestServer, String) async throws -> Void) async throws {
         try await withTemporaryDirectory { tmp in
             let root = try webRoot(tmp)
             let directories = DataDirectories(base: tmp + "/data")
-            let configuration = ServerConfiguration(host: "127.0.0.1", port: 0, directories: directories, frontEndRoot: root)
+            let configuration = ServerConfiguration(host: "127.0.0.1", port: 0, token: token, directories: directories, frontEndRoot: root)
             let store = MemoryQueueStore()
             let registry = TestNodes.registry(NodeEnvironment(directories: directories))
             let built = try await LoomServer.build(configuration: configuration, store: store, registry: registry, logger: testLogger)
             try await built.application.test(.live) { client in
-                let server = TestServer(client: client, port: try #require(client.port), directories: directories, token: nil)
+                let server = TestServer(client: client, port: try #require(client.port), directories: directories, token: token)
                 try await body(server, tmp)
             }
         }

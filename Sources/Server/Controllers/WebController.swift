@@ -15,6 +15,8 @@ import Workflow
 struct WebController {
     /// The frontend build directory, or nil when none is installed.
     let webRoot: String?
+    /// The server's token: the page then carries a small login (see ``WebLogin``).
+    var token: String? = nil
     /// Directories `GET /templates/{path}` looks in, in order.
     let templateDirectories: [String]
     let bodyLimit: Int
@@ -32,8 +34,14 @@ struct WebController {
                 return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-store"],
                                 body: ResponseBody(byteBuffer: ByteBuffer(string: FrontendLocator.installHint)))
             }
+            if let token, let offered = request.uri.queryParameters.get("token") {
+                return WebLogin.login(offered: offered, token: token)
+            }
             guard var response = try await files.serve(segments: ["index.html"], under: webRoot, request: request, context: context)
             else { return .status(.notFound) }
+            if token != nil, request.method == .get, response.status == .ok {
+                response = try WebLogin.injectingLogin(index: webRoot + "/index.html", into: response)
+            }
             response.headers[.cacheControl] = "no-store, must-revalidate"
             response.headers[StaticFiles.pragma] = "no-cache"
             response.headers[.expires] = "0"

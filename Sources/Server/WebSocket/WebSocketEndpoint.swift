@@ -26,7 +26,8 @@ struct WebSocketEndpoint: Sendable {
         if let token {
             let header = request.headerFields[.authorization]
             let query = uri.queryParameters.get("token")
-            guard TokenCheck.matches(header, token: token) || query.map({ TokenCheck.constantTimeEqual($0, token) }) == true else {
+            guard TokenCheck.matches(header, token: token) || query.map({ TokenCheck.constantTimeEqual($0, token) }) == true
+                    || TokenCheck.cookieMatches(request.headerFields[.cookie], token: token) else {
                 return .dontUpgrade
             }
         }
