@@ -66,6 +66,7 @@ public enum LoomServer {
         PromptController(intake: intake, store: store, worker: worker, bodyLimit: limit).register(routes)
         JobsController(store: store, worker: worker, bodyLimit: limit).register(routes)
         InfoController(registry: registry, models: models, store: store, configuration: configuration).register(routes, router: router)
+        ModelBrowserController(models: models, directories: configuration.directories).register(routes, router: router)
         FilesController(directories: configuration.directories, maxUploadSize: limit).register(routes)
         UserDataController(configuration: configuration).register(routes)
 
