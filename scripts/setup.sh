@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Loom needs to build and run on Debian 12 (the Swift 6.3 toolchain must be on PATH).
 set -euo pipefail
-packages=(libpng-dev libjpeg-dev libwebp-dev webp libsqlite3-dev pkg-config libopenblas-dev libdnnl-dev ffmpeg)
+packages=(libpng-dev libjpeg-dev libwebp-dev webp libsqlite3-dev pkg-config libopenblas-dev libdnnl-dev ffmpeg chromium chromium-driver)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -30,3 +30,5 @@ pinned_venv "$HOME/.cache/loom-tests/eas-venv" "$(dirname "$0")/../Tests/EASComp
 # The official ComfyUI web frontend and its workflow templates, which `loom serve` finds here when no
 # --front-end-root is given.
 pinned_venv "${LOOM_WEB_VENV:-$HOME/.cache/loom-web/venv}" "$(dirname "$0")/web-requirements.txt"
+# The browser tests drive headless Chromium over its DevTools protocol.
+pinned_venv "$HOME/.cache/loom-tests/browser-venv" "$(dirname "$0")/../Tests/Browser/requirements.txt"

@@ -17,7 +17,7 @@ fi
 # The queue service's long-poll deadlines and the SDK checks are timing contracts: they run in the serial pass
 # too, where a loaded machine cannot delay them by seconds.
 heavy='KSamplerNodeTests|SD1UNetTests|AutoencoderKLTests|SamplerTests|SchedulerTests|BrownianTreeTests|Txt2ImgParity'
-heavy+='|QueueServiceSDKTests|longPollWakesOnPutAndTimesOutEmpty|longPollAnswersBeforeTheTimeoutAndWakesOnPut'
+heavy+='|QueueServiceSDKTests|BrowserTests|longPollWakesOnPutAndTimesOutEmpty|longPollAnswersBeforeTheTimeoutAndWakesOnPut'
 swift test --skip "$heavy"
 light=$?
 swift test --skip-build --no-parallel --filter "$heavy"
