@@ -14,10 +14,10 @@ if [ $# -gt 0 ]; then
     swift test "$@"
     exit $?
 fi
-# The queue service's long-poll deadlines and the SDK checks are timing contracts: they run in the serial pass
+# The queue service's tests (long-poll deadlines, watch windows), the SDK checks and the browser run in the serial pass
 # too, where a loaded machine cannot delay them by seconds.
 heavy='KSamplerNodeTests|SD1UNetTests|AutoencoderKLTests|SamplerTests|SchedulerTests|BrownianTreeTests|Txt2ImgParity'
-heavy+='|QueueServiceSDKTests|BrowserTests|longPollWakesOnPutAndTimesOutEmpty|longPollAnswersBeforeTheTimeoutAndWakesOnPut'
+heavy+='|QueueServiceSDKTests|BrowserTests|QueueServiceTests|QueueProtoTests'
 swift test --skip "$heavy"
 light=$?
 swift test --skip-build --no-parallel --filter "$heavy"
