@@ -377,6 +377,23 @@ extension NodeFixture {
         #expect(sameFrames)
     }
 
+    @Test func saveWEBMWritesVP9WithMetadata() throws {
+        let f = NodeFixture(); defer { f.dir.cleanup() }
+        let clip = movingSquare(frames: 5, width: 33, height: 24)
+        let result = try f.run("SaveWEBM", ["images": .tensor(clip), "filename_prefix": "webm/clip", "codec": "vp9",
+                                            "fps": .float(10), "crf": .float(30)], prompt: ["1": ["class_type": "SaveWEBM"]])
+        #expect(result.ui?["images"] == [["filename": "clip_00001_.webm", "subfolder": "webm", "type": "output"]])
+        #expect(result.ui?["animated"] == [true])
+        let probe = try ffprobe(f.env.directories.output + "/webm/clip_00001_.webm")
+        #expect(probe["streams"]?[0]?["codec_name"] == "vp9" && probe["streams"]?[0]?["nb_read_frames"] == "5")
+        #expect(probe["streams"]?[0]?["width"] == 34 && probe["streams"]?[0]?["pix_fmt"] == "yuv420p")
+        let prompt = try #require(probe["format"]?["tags"]?["PROMPT"]?.stringValue ?? probe["format"]?["tags"]?["prompt"]?.stringValue)
+        #expect(try JSONValue.parse(prompt) == ["1": ["class_type": "SaveWEBM"]])
+        #expect(throws: NodeError.self) {
+            try f.run("SaveWEBM", ["images": .tensor(clip), "filename_prefix": "x", "codec": "h264", "fps": .float(10), "crf": .float(30)])
+        }
+    }
+
     @Test func loadImageReadsEveryFrameOfAGIF() throws {
         let f = NodeFixture(); defer { f.dir.cleanup() }
         let clip = movingSquare(frames: 4, width: 40, height: 24)

@@ -522,13 +522,7 @@ struct QueueTestServer: Sendable {
     /// Polls `check` until it returns true.
     func waitUntil(_ what: String, timeout: Duration = .seconds(10), sourceLocation: SourceLocation = #_sourceLocation,
                    _ check: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await check() { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        Issue.record("Timed out waiting for \(what)", sourceLocation: sourceLocation)
-        throw TestTimeout(what: what)
+        try await pollUntil(what, timeout: timeout, sourceLocation: sourceLocation, check)
     }
 }
 

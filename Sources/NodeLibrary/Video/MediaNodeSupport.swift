@@ -120,6 +120,14 @@ enum MediaNodeSupport {
         .object(JSONObject([("filename", .string(file)), ("subfolder", .string(subfolder)), ("type", .string(kind.rawValue))]))
     }
 
+    /// ComfyUI's saved-animation UI entry: `{"images": [{filename, subfolder, type: "output"}]}` plus
+    /// `"animated": [true]` when `animated`.
+    static func preview(_ file: String, subfolder: String, animated: Bool) -> JSONObject {
+        var ui = JSONObject([("images", .array([savedResult(file, subfolder: subfolder, kind: .output)]))])
+        if animated { ui["animated"] = .array([.bool(true)]) }
+        return ui
+    }
+
     /// ComfyUI's fps → per-frame duration: `int(1000 / fps)` milliseconds.
     static func frameDuration(fps: Double) throws -> Int {
         guard fps.isFinite, fps > 0 else { throw NodeError("fps must be positive, got \(fps)") }

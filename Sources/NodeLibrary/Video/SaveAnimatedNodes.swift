@@ -33,23 +33,18 @@ enum SaveAnimatedNodes {
             guard let method = webpMethods[methodName] else {
                 throw NodeError("Unknown WEBP method '\(methodName)' (default, fastest or slowest)")
             }
-            let (b, h, w, c) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
-            let channels = c == 4 ? 4 : 3
-            let plan = try MediaNodeSupport.plan(prefix: prefix, in: env.directories.output, kind: .output, width: w, height: h)
-            let file = plan.fileName(counter: plan.counter, extension: "webp")
-            guard SafePath.isSafeComponent(file) else { throw NodeError("Invalid output file name '\(file)'") }
-            var exif: [UInt8]?
-            if !env.disableMetadata {
-                var entries: [(tag: UInt16, value: String)] = []
-                if !inv.prompt.isNull { entries.append((0x0110, "prompt:" + PythonJSON.dumps(inv.prompt))) }
-                var tag: UInt16 = 0x010F
-                for (key, value) in inv.extraPNGInfo?.objectValue ?? JSONObject() where tag > 0 {
-                    entries.append((tag, key + ":" + PythonJSON.dumps(value)))
-                    tag -= 1
+            return try saveAnimated(images, prefix: prefix, extension: "webp", env: env) { b, h, w, channels in
+                var exif: [UInt8]?
+                if !env.disableMetadata {
+                    var entries: [(tag: UInt16, value: String)] = []
+                    if !inv.prompt.isNull { entries.append((0x0110, "prompt:" + PythonJSON.dumps(inv.prompt))) }
+                    var tag: UInt16 = 0x010F
+                    for (key, value) in inv.extraPNGInfo?.objectValue ?? JSONObject() where tag > 0 {
+                        entries.append((tag, key + ":" + PythonJSON.dumps(value)))
+                        tag -= 1
+                    }
+                    if !entries.isEmpty { exif = ExifASCII.tiff(entries) }
                 }
-                if !entries.isEmpty { exif = ExifASCII.tiff(entries) }
-            }
-            let bytes = try MediaNodeSupport.wrap("WEBP encoding failed") { () -> [UInt8] in
                 let writer = try AnimatedWEBPWriter(width: w, height: h, loopCount: 0, quality: quality,
                                                     lossless: lossless, method: method)
                 for i in 0..<b {
@@ -59,10 +54,6 @@ enum SaveAnimatedNodes {
                 }
                 return try writer.finish(exif: exif)
             }
-            try FileWriter.write(bytes, to: plan.path(of: file))
-            var ui = JSONObject([("images", .array([MediaNodeSupport.savedResult(file, subfolder: plan.subfolder, kind: .output)]))])
-            if b > 1 { ui["animated"] = .array([.bool(true)]) }
-            return NodeResult(outputs: [], ui: ui)
         }
     }
 
@@ -85,16 +76,11 @@ enum SaveAnimatedNodes {
             let duration = try MediaNodeSupport.frameDuration(fps: try inv.double("fps"))
             let level = Int(try inv.int("compress_level"))
             guard (0...9).contains(level) else { throw NodeError("compress_level must be 0-9, got \(level)") }
-            let (b, h, w, c) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
-            let channels = c == 4 ? 4 : 3
-            let plan = try MediaNodeSupport.plan(prefix: prefix, in: env.directories.output, kind: .output, width: w, height: h)
-            let file = plan.fileName(counter: plan.counter, extension: "png")
-            guard SafePath.isSafeComponent(file) else { throw NodeError("Invalid output file name '\(file)'") }
             // ComfyUI stores the prompt and workflow in private `comf` chunks: key, NUL, JSON (Latin-1).
             let chunks = MediaNodeSupport.metadata(prompt: inv.prompt, extraPNGInfo: inv.extraPNGInfo,
                                                    disabled: env.disableMetadata)
                 .map { (type: "comf", data: latin1($0.key) + [0] + latin1($0.value)) }
-            let bytes = try MediaNodeSupport.wrap("PNG encoding failed") { () -> [UInt8] in
+            return try saveAnimated(images, prefix: prefix, extension: "png", env: env) { b, h, w, channels in
                 let writer = try AnimatedPNGWriter(width: w, height: h, channels: channels, loopCount: 0, compressLevel: level)
                 for i in 0..<b {
                     try inv.context.progress(i, of: b)
@@ -102,11 +88,21 @@ enum SaveAnimatedNodes {
                 }
                 return try writer.finish(privateChunks: chunks)
             }
-            try FileWriter.write(bytes, to: plan.path(of: file))
-            var ui = JSONObject([("images", .array([MediaNodeSupport.savedResult(file, subfolder: plan.subfolder, kind: .output)]))])
-            if b > 1 { ui["animated"] = .array([.bool(true)]) }
-            return NodeResult(outputs: [], ui: ui)
         }
+    }
+
+    /// The savers' shared part: plans `<prefix>_NNNNN_.<ext>` in the output folder, encodes the batch with
+    /// `encode(frames, height, width, channels)` and writes it; the UI entry is animated when there is more than one
+    /// frame.
+    static func saveAnimated(_ images: Tensor, prefix: String, extension ext: String, env: NodeEnvironment,
+                             encode: (Int, Int, Int, Int) throws -> [UInt8]) throws -> NodeResult {
+        let (b, h, w, c) = (images.shape[0], images.shape[1], images.shape[2], images.shape[3])
+        let plan = try MediaNodeSupport.plan(prefix: prefix, in: env.directories.output, kind: .output, width: w, height: h)
+        let file = plan.fileName(counter: plan.counter, extension: ext)
+        guard SafePath.isSafeComponent(file) else { throw NodeError("Invalid output file name '\(file)'") }
+        let bytes = try MediaNodeSupport.wrap("\(ext.uppercased()) encoding failed") { try encode(b, h, w, c == 4 ? 4 : 3) }
+        try FileWriter.write(bytes, to: plan.path(of: file))
+        return NodeResult(outputs: [], ui: MediaNodeSupport.preview(file, subfolder: plan.subfolder, animated: b > 1))
     }
 
     /// Latin-1 bytes (the JSON is ASCII; other characters above U+00FF become `?`).

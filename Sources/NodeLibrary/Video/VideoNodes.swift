@@ -51,28 +51,31 @@ enum VideoNodes {
             guard ["auto", "mp4"].contains(format) else { throw NodeError("Unsupported video format '\(format)' (auto or mp4)") }
             guard ["auto", "h264"].contains(codec) else { throw NodeError("Unsupported video codec '\(codec)' (auto or h264)") }
             let tools = try MediaNodeSupport.tools()
-            let (w, h) = try video.dimensions(tools: tools)
+            // A file is probed once, for its size here and its codec when saving.
+            var info: VideoInfo?
+            if case .file(let source) = video { info = try MediaNodeSupport.probe(source, tools: tools) }
+            let (w, h): (Int, Int)
+            switch video {
+            case .components(let c): (w, h) = (c.images.shape[2], c.images.shape[1])
+            case .file: (w, h) = (info?.displayWidth ?? 0, info?.displayHeight ?? 0)
+            }
             let plan = try MediaNodeSupport.plan(prefix: prefix, in: env.directories.output, kind: .output, width: w, height: h)
             let file = plan.fileName(counter: plan.counter, extension: "mp4")
             guard SafePath.isSafeComponent(file) else { throw NodeError("Invalid output file name '\(file)'") }
             let metadata = MediaNodeSupport.metadata(prompt: inv.prompt, extraPNGInfo: inv.extraPNGInfo,
                                                      disabled: env.disableMetadata, promptFirst: false)
-            try saveMP4(video, to: plan.path(of: file), codec: codec, metadata: metadata, tools: tools, env: env,
+            try saveMP4(video, info: info, to: plan.path(of: file), codec: codec, metadata: metadata, tools: tools, env: env,
                         context: inv.context)
-            return NodeResult(outputs: [], ui: JSONObject([
-                ("images", .array([MediaNodeSupport.savedResult(file, subfolder: plan.subfolder, kind: .output)])),
-                ("animated", .array([.bool(true)])),
-            ]))
+            return NodeResult(outputs: [], ui: MediaNodeSupport.preview(file, subfolder: plan.subfolder, animated: true))
         }
     }
 
     /// Writes `video` as MP4: a file whose codec fits is copied stream by stream with the new metadata
     /// (ComfyUI's `VideoFromFile.save_to`); anything else is encoded as H.264 yuv420p (libx264 defaults:
     /// crf 23, preset medium), with an AAC track when it has audio.
-    static func saveMP4(_ video: VideoValue, to path: String, codec: String, metadata: [(key: String, value: String)],
+    static func saveMP4(_ video: VideoValue, info: VideoInfo?, to path: String, codec: String, metadata: [(key: String, value: String)],
                         tools: FFmpegTools, env: NodeEnvironment, context: any NodeExecutionContext) throws {
-        if case .file(let source) = video {
-            let info = try MediaNodeSupport.probe(source, tools: tools)
+        if case .file(let source) = video, let info {
             if codec == "auto" || info.codecName == "h264" {
                 do {
                     try remuxVideo(tools: tools, inputPath: source, outputPath: path, metadata: metadata)
@@ -83,7 +86,7 @@ enum VideoNodes {
                 }
             }
         }
-        let components = try video.components(tools: tools, maxPixels: env.maxPixels)
+        let components = try video.components(tools: tools, maxPixels: env.maxPixels, info: info)
         try encode(components, to: path, videoArguments: ["-c:v", "libx264", "-pix_fmt", "yuv420p"],
                    audioArguments: ["-c:a", "aac"], metadata: metadata, tools: tools, context: context)
     }
@@ -154,10 +157,7 @@ enum VideoNodes {
             let metadata = MediaNodeSupport.metadata(prompt: inv.prompt, extraPNGInfo: inv.extraPNGInfo, disabled: env.disableMetadata)
             try encode(VideoComponents(images: images, frameRate: fps), to: plan.path(of: file), videoArguments: args,
                        audioArguments: [], metadata: metadata, tools: tools, context: inv.context)
-            return NodeResult(outputs: [], ui: JSONObject([
-                ("images", .array([MediaNodeSupport.savedResult(file, subfolder: plan.subfolder, kind: .output)])),
-                ("animated", .array([.bool(true)])),
-            ]))
+            return NodeResult(outputs: [], ui: MediaNodeSupport.preview(file, subfolder: plan.subfolder, animated: true))
         }
     }
 

@@ -76,24 +76,15 @@ extension NodeInvocation {
 }
 
 extension VideoValue {
-    /// Width and height in pixels.
-    func dimensions(tools: @autoclosure () throws -> FFmpegTools) throws -> (width: Int, height: Int) {
-        switch self {
-        case .components(let c): return (c.images.shape[2], c.images.shape[1])
-        case .file(let path):
-            let info = try MediaNodeSupport.probe(path, tools: tools())
-            return (info.displayWidth, info.displayHeight)
-        }
-    }
-
     /// The frames, frame rate and audio, decoding a file (refusing more than `maxPixels` pixels).
     /// - Throws: ``NodeError`` for unreadable files or oversize videos.
-    func components(tools: @autoclosure () throws -> FFmpegTools, maxPixels: Int) throws -> VideoComponents {
+    /// - Parameter info: the file's probe, when the caller already has it.
+    func components(tools: @autoclosure () throws -> FFmpegTools, maxPixels: Int, info known: VideoInfo? = nil) throws -> VideoComponents {
         switch self {
         case .components(let c): return c
         case .file(let path):
             let tools = try tools()
-            let info = try MediaNodeSupport.probe(path, tools: tools)
+            let info = try known ?? MediaNodeSupport.probe(path, tools: tools)
             let (w, h) = (info.displayWidth, info.displayHeight)
             var scalars: [Float] = []
             if let count = info.frameCount, count > 0, count * w * h <= maxPixels { scalars.reserveCapacity(count * w * h * 3) }

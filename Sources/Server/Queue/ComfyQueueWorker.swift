@@ -54,8 +54,7 @@ final class ComfyQueueWorker: Service, Sendable {
     /// Runs one input item to a sink item, then commits it.
     func process(_ frame: QueueProto.Frame) async {
         let requestID = frame.tag("requestId") ?? UUID().uuidString.lowercased()
-        var tags: [String: String] = [:]
-        for (key, value) in frame.tags where key != "requestId" { tags[key] = value }
+        let tags = Self.resultTags(frame.tags)
         let result = await run(workflow: frame.data, promptID: requestID)
         let body = Array(PythonJSON.dumps(result).utf8)
         // The sink may be full: wait for room (backpressure) rather than lose the result.
@@ -80,8 +79,7 @@ final class ComfyQueueWorker: Service, Sendable {
 
     /// Writes the sink item for an input item that was dropped after reaching the delivery limit.
     func reportUndeliverable(_ item: QueueItem) async {
-        var tags: [String: String] = [:]
-        for (key, value) in item.tags where key != "requestId" { tags[key] = value }
+        let tags = Self.resultTags(item.tags.map { (key: $0.key, value: $0.value) })
         let result = Self.failure("max_delivery_exceeded",
                                   "The workflow was delivered \(item.deliveries) times without finishing (the server stopped while running it)")
         logger.error("Queue service \(service.name): dropped input \(item.index) after \(item.deliveries) deliveries")
@@ -162,6 +160,13 @@ final class ComfyQueueWorker: Service, Sendable {
             return .object(inner)
         }
         return json
+    }
+
+    /// An input's tags for its sink item (the request id is passed separately, so `put` keeps it).
+    static func resultTags(_ tags: [(key: String, value: String)]) -> [String: String] {
+        var result: [String: String] = [:]
+        for (key, value) in tags where key != "requestId" { result[key] = value }
+        return result
     }
 
     static func failure(_ type: String, _ message: String) -> JSONValue {

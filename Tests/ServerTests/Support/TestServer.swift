@@ -122,13 +122,7 @@ struct TestServer: Sendable {
     /// Polls `check` until it returns true.
     func waitUntil(_ what: String, timeout: Duration = .seconds(20), sourceLocation: SourceLocation = #_sourceLocation,
                    _ check: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await check() { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        Issue.record("Timed out waiting for \(what)", sourceLocation: sourceLocation)
-        throw TestTimeout(what: what)
+        try await pollUntil(what, timeout: timeout, sourceLocation: sourceLocation, check)
     }
 
     /// Ends whatever the test left queued or running, so the server shuts down promptly.
@@ -192,4 +186,16 @@ func withServer(store kind: StoreKind = .sqlite, token: String? = nil, maxUpload
         }
         try? sqlite?.close()
     }
+}
+
+/// Polls `check` every 20 ms until it returns true; records an issue and throws after `timeout`.
+func pollUntil(_ what: String, timeout: Duration, sourceLocation: SourceLocation = #_sourceLocation,
+               _ check: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await check() { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    Issue.record("Timed out waiting for \(what)", sourceLocation: sourceLocation)
+    throw TestTimeout(what: what)
 }
