@@ -21,4 +21,25 @@ public struct CheckpointHandle: Sendable {
         case .sd1(let configuration): configuration
         }
     }
+
+    /// How the family samples by default (ComfyUI's `model_type` and `sampling_settings`).
+    public var defaultSampling: ModelSampling {
+        switch detected {
+        case .sd1: ModelSampling()
+        }
+    }
+
+    /// Channels of the latent the model denoises.
+    public var latentChannels: Int {
+        switch detected {
+        case .sd1(let c): c.unet.inChannels
+        }
+    }
+
+    /// Width of the cross-attention context.
+    public var contextDim: Int {
+        switch detected {
+        case .sd1(let c): c.unet.contextDim
+        }
+    }
 }

@@ -9,20 +9,36 @@ public struct ModelHandle: Sendable {
     public let checkpoint: CheckpointHandle
     public let cache: ModelCache
     /// The noise schedule and parameterisation (eps for SD1.x; `ModelSamplingDiscrete` nodes replace it).
-    public var sampling: ModelSamplingDiscrete
+    public var sampling: ModelSampling
     /// The dtype the UNet's weights are held in: float32 (ComfyUI's CPU mode, the parity mode) or bfloat16.
     public var weightType: DType
+    /// A replacement guidance formula (`VideoLinearCFGGuidance`), nil for ComfyUI's default CFG.
+    public var cfgFunction: CFGFunction?
 
-    public init(checkpoint: CheckpointHandle, cache: ModelCache, sampling: ModelSamplingDiscrete = ModelSamplingDiscrete(),
-                weightType: DType = .float32) {
+    public init(checkpoint: CheckpointHandle, cache: ModelCache, sampling: ModelSampling? = nil,
+                weightType: DType = .float32, cfgFunction: CFGFunction? = nil) {
         self.checkpoint = checkpoint
         self.cache = cache
-        self.sampling = sampling
+        self.sampling = sampling ?? checkpoint.defaultSampling
         self.weightType = weightType
+        self.cfgFunction = cfgFunction
     }
 
-    /// The UNet's configuration as detected.
+    /// The SD1.x UNet's configuration as detected.
     public var configuration: SD1UNetConfiguration { checkpoint.sd1.unet }
+
+    /// Channels of the latent the model denoises (what `EmptyLatentImage` and the samplers must supply).
+    public var latentChannels: Int { checkpoint.latentChannels }
+
+    /// Width of the cross-attention context the conditioning must have.
+    public var contextDim: Int { checkpoint.contextDim }
+
+    /// The network the sampler's guider runs (loaded through the cache).
+    ///
+    /// - Throws: ``ModelLoadError`` `.loadFailed` naming the keys that do not match.
+    public func network() throws(ModelLoadError) -> any GuidedNetwork {
+        try unet()
+    }
 
     /// The cache key of the loaded UNet.
     public var cacheKey: ModelCache.Key {

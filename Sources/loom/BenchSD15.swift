@@ -53,7 +53,7 @@ struct BenchSD15: AsyncParsableCommand {
         let settings = KSamplerSettings(seed: 42, steps: steps, cfg: cfg, sampler: .euler, scheduler: .normal)
         var stepEnds: [Date] = []
         let samplingStart = Date()
-        let samples = try KSamplerRun.sample(unet: unet, sampling: ModelSamplingDiscrete(), positive: positive, negative: negative,
+        let samples = try KSamplerRun.sample(network: unet, sampling: ModelSampling(), positive: positive, negative: negative,
                                              latent: latent, settings: settings, backend: backend,
                                              progress: { _, _ in stepEnds.append(Date()) })
         var stepTimes: [Double] = []

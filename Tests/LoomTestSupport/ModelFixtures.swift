@@ -24,6 +24,8 @@ public enum ModelFixtures {
     public static let generator = shared.appendingPathComponent("tools/make_checkpoint.py")
     public static let components = shared.appendingPathComponent("fixtures/comfy_sd15_components_s0")
     public static let txt2img = shared.appendingPathComponent("fixtures/comfy_sd15_reduced_s0")
+    /// ComfyUI's SVD image-to-video run and its component goldens.
+    public static let svdFixtures = shared.appendingPathComponent("fixtures/comfy_svd_reduced_s0")
 
     public static var cacheDirectory: URL {
         if let dir = ProcessInfo.processInfo.environment["LOOM_TEST_CACHE"], !dir.isEmpty {
@@ -62,15 +64,28 @@ public enum ModelFixtures {
         try sd15(["--variant", "reduced", "--seed", "0"], expectedSHA256: reducedSHA256)
     }
 
+    /// sha256 of `make_checkpoint.py svd --variant reduced --seed 0` (the SVD goldens' checkpoint, 2 GB).
+    public static let svdReducedSHA256 = "485246c3a3dd3d28f4e74c1453ce3f8af6f9d9a4937904efdcd10c1542bcb56f"
+
+    /// The SVD checkpoint ComfyUI's SVD goldens were made with.
+    public static func svdReduced() throws -> String {
+        try checkpoint("svd", ["--variant", "reduced", "--seed", "0"], expectedSHA256: svdReducedSHA256)
+    }
+
     private static let verified = Mutex<Set<String>>([])
 
     /// The path of the checkpoint `make_checkpoint.py sd15 <arguments>` writes, generating it if needed.
     public static func sd15(_ arguments: [String], expectedSHA256: String? = nil) throws -> String {
+        try checkpoint("sd15", arguments, expectedSHA256: expectedSHA256)
+    }
+
+    /// The path of the checkpoint `make_checkpoint.py <arch> <arguments>` writes, generating it if needed.
+    public static func checkpoint(_ arch: String, _ arguments: [String], expectedSHA256: String? = nil) throws -> String {
         let scriptDigest = try sha256(file: generator.path)
-        let key = try sha256(data: Data((["sd15"] + arguments + [scriptDigest]).joined(separator: "\u{0}").utf8))
+        let key = try sha256(data: Data(([arch] + arguments + [scriptDigest]).joined(separator: "\u{0}").utf8))
         let directory = cacheDirectory
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let name = "sd15-" + arguments.joined(separator: "_").replacingOccurrences(of: "-", with: "")
+        let name = arch + "-" + arguments.joined(separator: "_").replacingOccurrences(of: "-", with: "")
             .replacingOccurrences(of: "/", with: "") + "-" + key.prefix(16)
         let file = directory.appendingPathComponent(name + ".safetensors").path
         let record = file + ".sha256"
@@ -92,11 +107,11 @@ public enum ModelFixtures {
             try? FileManager.default.removeItem(atPath: file)  // corrupt or stale: regenerate
         }
         let temporary = file + ".partial-\(getpid())"
-        _ = try run(["python3", generator.path, "sd15"] + arguments + ["-o", temporary])
+        _ = try run(["python3", generator.path, arch] + arguments + ["-o", temporary])
         let digest = try sha256(file: temporary)
         if let expectedSHA256, digest != expectedSHA256 {
             try? FileManager.default.removeItem(atPath: temporary)
-            throw Failure(description: "generated sd15 \(arguments) has sha256 \(digest), expected \(expectedSHA256)")
+            throw Failure(description: "generated \(arch) \(arguments) has sha256 \(digest), expected \(expectedSHA256)")
         }
         try Data((digest + "\n").utf8).write(to: URL(fileURLWithPath: record), options: .atomic)
         guard rename(temporary, file) == 0 else { throw Failure(description: "cannot rename \(temporary)") }

@@ -261,7 +261,7 @@ import Workflow
         let settings = KSamplerSettings(seed: 1, steps: 5, cfg: 7, sampler: .eulerAncestral, scheduler: .karras)
         var seen: [Int] = []
         #expect(throws: InterruptedError.self) {
-            _ = try KSamplerRun.sample(unet: unet, sampling: ModelSamplingDiscrete(), positive: conditioning, negative: conditioning,
+            _ = try KSamplerRun.sample(network: unet, sampling: ModelSampling(), positive: conditioning, negative: conditioning,
                                        latent: Latent(samples: Tensor(zeros: [1, 4, 8, 8])), settings: settings, backend: backend,
                                        progress: { step, total in
                                            seen.append(step)

@@ -139,7 +139,7 @@ print(json.dumps(out))
 
     @Test(arguments: [SchedulerName.karras, .normal])
     func trajectoriesMatchAFloat64NumpyReference(scheduler: SchedulerName) throws {
-        let sampling = ModelSamplingDiscrete()
+        let sampling = ModelSampling()
         let sigmas = KSamplerSigmas.sigmas(sampling, scheduler: scheduler, sampler: .euler, steps: 6)
         let x = Self.start(sigmas)
         let seed: UInt64 = 1234
@@ -188,7 +188,7 @@ print(json.dumps(out))
     }
 
     @Test func uniPCVariantsDiffer() throws {
-        let sigmas = KSamplerSigmas.sigmas(ModelSamplingDiscrete(), scheduler: .karras, sampler: .uniPC, steps: 8)
+        let sigmas = KSamplerSigmas.sigmas(ModelSampling(), scheduler: .karras, sampler: .uniPC, steps: 8)
         let x = Self.start(sigmas)
         let a = try runSampler(.uniPC, denoise: Self.gaussianDenoiser, x: x, sigmas: sigmas, seed: 0).scalars
         let b = try runSampler(.uniPCBH2, denoise: Self.gaussianDenoiser, x: x, sigmas: sigmas, seed: 0).scalars
@@ -197,7 +197,7 @@ print(json.dumps(out))
     }
 
     @Test func eulerWithAPointMassDenoiserEndsOnThePoint() throws {
-        let sigmas = KSamplerSigmas.sigmas(ModelSamplingDiscrete(), scheduler: .normal, sampler: .euler, steps: 5)
+        let sigmas = KSamplerSigmas.sigmas(ModelSampling(), scheduler: .normal, sampler: .euler, steps: 5)
         let target = Tensor(shape: Self.shape, scalars: Self.mu)
         let result = try runSampler(.euler, denoise: { _, _ in target }, x: Self.start(sigmas), sigmas: sigmas, seed: 0)
         #expect(Self.relativeError(result.scalars, Self.mu.map(Double.init)) < 1e-5)
@@ -212,7 +212,7 @@ print(json.dumps(out))
                                         .uniPC, .uniPCBH2]
         #expect(Set(required).isSubset(of: Set(registry.names)))
         for name in registry.names where !sde.contains(name) {
-            let sigmas = KSamplerSigmas.sigmas(ModelSamplingDiscrete(), scheduler: .normal, sampler: name, steps: 4)
+            let sigmas = KSamplerSigmas.sigmas(ModelSampling(), scheduler: .normal, sampler: name, steps: 4)
             var steps: [Int] = []
             let result = try runSampler(name, denoise: Self.gaussianDenoiser, x: Self.start(sigmas), sigmas: sigmas,
                                         seed: 3, callback: { step, total, _, _ in
@@ -231,7 +231,7 @@ print(json.dumps(out))
     }
 
     @Test func ancestralSamplersUseTheSeed() throws {
-        let sigmas = KSamplerSigmas.sigmas(ModelSamplingDiscrete(), scheduler: .karras, sampler: .eulerAncestral, steps: 4)
+        let sigmas = KSamplerSigmas.sigmas(ModelSampling(), scheduler: .karras, sampler: .eulerAncestral, steps: 4)
         let x = Self.start(sigmas)
         let a = try runSampler(.eulerAncestral, denoise: Self.gaussianDenoiser, x: x, sigmas: sigmas, seed: 1)
         let b = try runSampler(.eulerAncestral, denoise: Self.gaussianDenoiser, x: x, sigmas: sigmas, seed: 1)
@@ -244,7 +244,7 @@ print(json.dumps(out))
 
     @Test(arguments: [KSamplerName.euler, .dpmpp2m, .dpmAdaptive, .uniPC, .lms])
     func interruptionPropagates(name: KSamplerName) throws {
-        let sigmas = KSamplerSigmas.sigmas(ModelSamplingDiscrete(), scheduler: .karras, sampler: name, steps: 8)
+        let sigmas = KSamplerSigmas.sigmas(ModelSampling(), scheduler: .karras, sampler: name, steps: 8)
         var calls = 0
         #expect(throws: Interrupted.self) {
             _ = try runSampler(name, denoise: { x, s in
@@ -266,7 +266,7 @@ print(json.dumps(out))
     }
 
     @Test func dpmAdaptiveTerminatesWithABoundedNumberOfEvaluations() throws {
-        let sigmas = KSamplerSigmas.sigmas(ModelSamplingDiscrete(), scheduler: .karras, sampler: .dpmAdaptive, steps: 10)
+        let sigmas = KSamplerSigmas.sigmas(ModelSampling(), scheduler: .karras, sampler: .dpmAdaptive, steps: 10)
         var calls = 0
         let result = try runSampler(.dpmAdaptive, denoise: { x, s in
             calls += 1

@@ -40,7 +40,7 @@ import Testing
 
     @Test func modelSigmasMatchComfyBitForBit() throws {
         let golden = try Self.loadGolden()
-        let sampling = ModelSamplingDiscrete()
+        let sampling = ModelSampling()
         #expect(sampling.sigmas.count == 1000)
         let mismatches = zip(sampling.sigmas, golden.modelSigmas).enumerated().filter { $0.element.0 != $0.element.1 }
         #expect(mismatches.isEmpty, "first mismatches: \(mismatches.prefix(5))")
@@ -56,7 +56,7 @@ import Testing
 
     @Test func everyScheduleMatchesComfy() throws {
         let golden = try Self.loadGolden()
-        let sampling = ModelSamplingDiscrete()
+        let sampling = ModelSampling()
         #expect(golden.cases.count == 108)
         for c in golden.cases {
             let scheduler = try #require(SchedulerName(rawValue: c.scheduler))
@@ -76,7 +76,7 @@ import Testing
     }
 
     @Test func timestepIsTheNearestLogSigmaAndSigmaInterpolates() {
-        let s = ModelSamplingDiscrete()
+        let s = ModelSampling()
         #expect(s.timestep(s.sigmaMax) == 999)
         #expect(s.timestep(s.sigmaMin) == 0)
         #expect(s.timestep(s.sigmas[500]) == 500)
@@ -91,7 +91,7 @@ import Testing
     }
 
     @Test func denoiseZeroGivesNoSigmasAndPartialDenoiseKeepsTheTail() {
-        let s = ModelSamplingDiscrete()
+        let s = ModelSampling()
         #expect(KSamplerSigmas.sigmas(s, scheduler: .karras, sampler: .euler, steps: 10, denoise: 0).isEmpty)
         let full = KSamplerSigmas.sigmas(s, scheduler: .normal, sampler: .euler, steps: 25)
         let half = KSamplerSigmas.sigmas(s, scheduler: .normal, sampler: .euler, steps: 10, denoise: 0.4)
@@ -99,7 +99,7 @@ import Testing
     }
 
     @Test func vPredictionAndEpsConversions() throws {
-        let s = ModelSamplingDiscrete(prediction: .vPrediction)
+        let s = ModelSampling(prediction: .vPrediction)
         let x = Tensor(shape: [1, 2], scalars: [1, -2])
         let v = Tensor(shape: [1, 2], scalars: [0.5, 0.25])
         let sigma: Float = 2
@@ -107,19 +107,19 @@ import Testing
         // x·1/(σ²+1) − v·σ/√(σ²+1)
         let expected = zip([1.0, -2.0], [0.5, 0.25]).map { $0 / 5 - $1 * 2 / 5.0.squareRoot() }
         for (a, b) in zip(denoised, expected) { #expect(Swift.abs(Double(a) - b) < 1e-6) }
-        let input = ModelSamplingDiscrete().calculateInput(sigma: 3, x).scalars
+        let input = ModelSampling().calculateInput(sigma: 3, x).scalars
         #expect(Swift.abs(Double(input[0]) - 1 / 10.0.squareRoot()) < 1e-7)
         #expect(Swift.abs(Double(input[1]) + 2 / 10.0.squareRoot()) < 1e-7)
-        let start = ModelSamplingDiscrete().noiseScaling(sigma: 3, noise: x, latent: v, maxDenoise: true).scalars
+        let start = ModelSampling().noiseScaling(sigma: 3, noise: x, latent: v, maxDenoise: true).scalars
         let expectedStart: Double = 10.0.squareRoot() + 0.5
         #expect(Swift.abs(Double(start[0]) - expectedStart) < 1e-5)
-        #expect(ModelSamplingDiscrete().isMaxDenoise(firstSigma: ModelSamplingDiscrete().sigmaMax))
-        #expect(!ModelSamplingDiscrete().isMaxDenoise(firstSigma: 10))
+        #expect(ModelSampling().isMaxDenoise(firstSigma: ModelSampling().sigmaMax))
+        #expect(!ModelSampling().isMaxDenoise(firstSigma: 10))
     }
 
     @Test func zeroTerminalSNREndsAtAHugeSigma() {
-        let s = ModelSamplingDiscrete(zeroTerminalSNR: true)
+        let s = ModelSampling(zeroTerminalSNR: true)
         #expect(s.sigmaMax > 4000)
-        #expect(Swift.abs(s.sigmaMin - ModelSamplingDiscrete().sigmaMin) / s.sigmaMin < 1e-3)
+        #expect(Swift.abs(s.sigmaMin - ModelSampling().sigmaMin) / s.sigmaMin < 1e-3)
     }
 }

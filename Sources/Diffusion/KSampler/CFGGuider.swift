@@ -1,28 +1,30 @@
 import Models
 import TensorCore
 
-/// The denoiser a sampler calls for SD1.x models: ComfyUI's `CFGGuider` around `BaseModel.apply_model`.
+/// The denoiser a sampler calls: ComfyUI's `CFGGuider` around `BaseModel.apply_model`.
 ///
-/// For each call it runs the positive and negative conditioning entries through the UNet (as one batch
-/// when their contexts can be concatenated, as ComfyUI's `calc_cond_batch` does), turns the UNet output
-/// into a denoised prediction with the model sampling's parameterisation, averages the entries of each
-/// side, and mixes them with `uncond + (cond − uncond) · cfg`. With cfg = 1 the negative side is not
-/// computed (ComfyUI's "cfg1 optimisation").
+/// For each call it runs the positive and negative conditioning entries through the network (as one batch
+/// when the network can batch them, as ComfyUI's `calc_cond_batch` does), turns the network output into a
+/// denoised prediction with the model sampling's parameterisation, averages the entries of each side, and
+/// mixes them with `uncond + (cond − uncond) · cfg`, or with the MODEL's ``CFGFunction``. With cfg = 1 the
+/// negative side is not computed (ComfyUI's "cfg1 optimisation"; the uncond prediction is then zero).
 public struct CFGGuider: Sendable {
-    public let unet: SD1UNet
-    public let sampling: ModelSamplingDiscrete
+    public let network: any GuidedNetwork
+    public let sampling: ModelSampling
     public let positive: Conditioning
     public let negative: Conditioning
     public let cfg: Double
+    public let cfgFunction: CFGFunction?
     public let backend: any Backend
 
-    public init(unet: SD1UNet, sampling: ModelSamplingDiscrete, positive: Conditioning, negative: Conditioning, cfg: Double,
-                backend: any Backend) {
-        self.unet = unet
+    public init(network: any GuidedNetwork, sampling: ModelSampling, positive: Conditioning, negative: Conditioning,
+                cfg: Double, cfgFunction: CFGFunction? = nil, backend: any Backend) {
+        self.network = network
         self.sampling = sampling
         self.positive = positive
         self.negative = negative
         self.cfg = cfg
+        self.cfgFunction = cfgFunction
         self.backend = backend
     }
 
@@ -31,29 +33,25 @@ public struct CFGGuider: Sendable {
 
     /// One denoiser call: `x[B, C, h, w]` at noise level `sigma` → the guided denoised latent.
     public func denoise(_ x: Tensor, sigma: Float) -> Tensor {
-        let batch = x.shape[0]
         // ComfyUI queues every positive entry, then every negative one, and batches them in reverse order.
-        var runs: [(context: Tensor, positive: Bool)] = positive.entries.map { ($0.cond.repeatedToBatch(batch), true) }
-        if !skipsNegative { runs += negative.entries.map { ($0.cond.repeatedToBatch(batch), false) } }
+        var runs: [(entry: Conditioning.Entry, positive: Bool)] = positive.entries.map { ($0, true) }
+        if !skipsNegative { runs += negative.entries.map { ($0, false) } }
         runs.reverse()
 
+        let batch = x.shape[0]
+        let input = sampling.calculateInput(sigma: sigma, x)
+        let timestep = sampling.timestep(sigma)
         var positiveSum: Tensor? = nil, negativeSum: Tensor? = nil
         var positiveCount = 0, negativeCount = 0
         var start = 0
         while start < runs.count {
-            // The longest run of entries whose contexts concatenate (ComfyUI pads by repetition up to 4×).
             var end = start + 1
-            var length = runs[start].context.shape[1]
-            while end < runs.count, let joined = Self.concatenatedLength(length, runs[end].context.shape[1]),
-                  runs[end].context.shape[2] == runs[start].context.shape[2] {
-                length = joined
-                end += 1
-            }
+            while end < runs.count, network.canBatch(runs[end].entry, with: runs[start..<end].map(\.entry)) { end += 1 }
             let group = runs[start..<end]
-            let contexts = group.map { Self.padded($0.context, to: length) }
-            let input = group.count == 1 ? x : Tensor.concatenated([Tensor](repeating: x, count: group.count), dim: 0)
-            let context = contexts.count == 1 ? contexts[0] : Tensor.concatenated(contexts, dim: 0)
-            let denoised = applyModel(input, sigma: sigma, context: context)
+            let output = network.output(input, timestep: timestep, group: group.map(\.entry), backend: backend)
+            let denoised = sampling.calculateDenoised(
+                sigma: sigma, output: output,
+                input: group.count == 1 ? x : Tensor.concatenated([Tensor](repeating: x, count: group.count), dim: 0))
             for (i, run) in group.enumerated() {
                 let part = group.count == 1 ? denoised : denoised.slice(batch: (i * batch)..<((i + 1) * batch))
                 if run.positive {
@@ -73,34 +71,11 @@ public struct CFGGuider: Sendable {
         }
         let cond = average(positiveSum, positiveCount)
         let uncond = average(negativeSum, negativeCount)
+        if let cfgFunction {
+            return cfgFunction.apply(x: x, cond: cond, uncond: uncond, cfg: cfg, backend: backend)
+        }
         // uncond + (cond − uncond) · cfg
         let difference = backend.binary(.subtract, cond, uncond)
         return backend.add(uncond, backend.affine(difference, scale: Float(cfg), shift: 0))
-    }
-
-    /// `BaseModel.apply_model`: `x` scaled by the model sampling's input scaling, the UNet at `timestep(σ)`,
-    /// and the output turned into a denoised prediction.
-    public func applyModel(_ x: Tensor, sigma: Float, context: Tensor) -> Tensor {
-        let input = sampling.calculateInput(sigma: sigma, x)
-        let timestep = sampling.timestep(sigma)
-        let output = unet(input, timesteps: [Float](repeating: timestep, count: x.shape[0]), context: context, backend: backend)
-        return sampling.calculateDenoised(sigma: sigma, output: output, input: x)
-    }
-
-    /// The common length of two contexts that ComfyUI's `CONDCrossAttn` concatenates (their least common
-    /// multiple, when that is at most 4× the shorter), or nil.
-    static func concatenatedLength(_ a: Int, _ b: Int) -> Int? {
-        if a == b { return a }
-        func gcd(_ x: Int, _ y: Int) -> Int { y == 0 ? x : gcd(y, x % y) }
-        let lcm = a / gcd(a, b) * b
-        return lcm / min(a, b) > 4 ? nil : lcm
-    }
-
-    /// `context` repeated along its token dimension up to `length` tokens (attention over repeated keys and
-    /// values gives the same result).
-    static func padded(_ context: Tensor, to length: Int) -> Tensor {
-        let tokens = context.shape[1]
-        guard tokens < length else { return context }
-        return Tensor.concatenated([Tensor](repeating: context, count: length / tokens), dim: 1)
     }
 }

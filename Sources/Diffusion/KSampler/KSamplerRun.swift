@@ -33,15 +33,16 @@ public struct KSamplerSettings: Sendable {
     }
 }
 
-/// SD1.x sampling as ComfyUI's `common_ksampler` → `comfy.sample.sample` → `KSampler.sample` →
+/// Sampling as ComfyUI's `common_ksampler` → `comfy.sample.sample` → `KSampler.sample` →
 /// `CFGGuider.sample` → `KSAMPLER.sample` runs it.
 public enum KSamplerRun {
-    /// SD1.x latent format: latents are multiplied by this on the way into the model.
+    /// The SD1.x latent format (also Stable Video Diffusion's): latents are multiplied by this on the way into
+    /// the model.
     public static let latentScale: Float = 0.18215
 
     /// The sigmas the sampler walks for `settings`, after the denoise truncation and the
     /// start/end-step cuts of `KSamplerAdvanced`. Empty (or one sigma) means nothing to do.
-    public static func sigmas(_ settings: KSamplerSettings, sampling: ModelSamplingDiscrete) -> [Float] {
+    public static func sigmas(_ settings: KSamplerSettings, sampling: ModelSampling) -> [Float] {
         var sigmas = KSamplerSigmas.sigmas(sampling, scheduler: settings.scheduler, sampler: settings.sampler,
                                            steps: settings.steps, denoise: settings.denoise)
         if let last = settings.lastStep, last < sigmas.count - 1 {
@@ -59,8 +60,9 @@ public enum KSamplerRun {
     /// - Parameters:
     ///   - progress: called after each step with (step, total); throw from it to interrupt.
     /// - Throws: whatever `progress` throws.
-    public static func sample(unet: SD1UNet, sampling: ModelSamplingDiscrete, positive: Conditioning, negative: Conditioning,
-                              latent: Latent, settings: KSamplerSettings, backend: any Backend,
+    public static func sample(network: any GuidedNetwork, sampling: ModelSampling, positive: Conditioning,
+                              negative: Conditioning, latent: Latent, settings: KSamplerSettings,
+                              cfgFunction: CFGFunction? = nil, backend: any Backend,
                               progress: ((Int, Int) throws -> Void)? = nil) throws -> Tensor {
         let latentImage = backend.contiguous(latent.samples)
         let shape = latentImage.shape
@@ -79,8 +81,8 @@ public enum KSamplerRun {
         let isEmpty = latentImage.withFloats { !$0.contains { $0 != 0 } }
         let modelLatent = isEmpty ? latentImage : backend.affine(latentImage, scale: latentScale, shift: 0)
         let mask = latent.noiseMask.map { denoiseMask($0, like: shape, backend: backend) }
-        let guider = CFGGuider(unet: unet, sampling: sampling, positive: positive, negative: negative, cfg: settings.cfg,
-                               backend: backend)
+        let guider = CFGGuider(network: network, sampling: sampling, positive: positive, negative: negative,
+                               cfg: settings.cfg, cfgFunction: cfgFunction, backend: backend)
 
         // KSamplerX0Inpaint: outside the mask the latent is held at the original image plus the step's noise.
         var inpaintNoise = noise

@@ -66,7 +66,7 @@ public enum KSamplerSigmas {
     ///   - denoise: the node's `denoise`: above 0.9999 the full schedule; in (0, 0.9999] the last `steps + 1`
     ///     sigmas of the schedule for `Int(steps / denoise)` steps; ≤ 0 no sigmas at all (nothing is sampled).
     /// - Returns: the sigmas, usually `steps + 1` values ending in 0.
-    public static func sigmas(_ sampling: ModelSamplingDiscrete, scheduler: SchedulerName, sampler: KSamplerName,
+    public static func sigmas(_ sampling: ModelSampling, scheduler: SchedulerName, sampler: KSamplerName,
                               steps: Int, denoise: Double = 1) -> [Float] {
         func calculate(_ steps: Int) -> [Float] {
             guard sampler.discardsPenultimateSigma else { return scheduler.sigmas(sampling, steps: steps) }

@@ -9,7 +9,7 @@ public typealias DenoiseFunction = (_ x: Tensor, _ sigma: Float) throws -> Tenso
 public typealias SamplerCallback = (_ step: Int, _ total: Int, _ x: Tensor, _ denoised: Tensor) throws -> Void
 
 /// A sampler: the denoiser, the starting state (already noised: see
-/// ``ModelSamplingDiscrete/noiseScaling(sigma:noise:latent:maxDenoise:)``), the sigmas, the run's context and an
+/// ``ModelSampling/noiseScaling(sigma:noise:latent:maxDenoise:)``), the sigmas, the run's context and an
 /// optional step callback → the final state.
 public typealias SamplingFunction = @Sendable (
     _ denoise: DenoiseFunction, _ x: Tensor, _ sigmas: [Float], _ context: SamplerContext, _ callback: SamplerCallback?
@@ -21,11 +21,11 @@ public struct SamplerContext: Sendable {
     /// (k-diffusion's `default_noise_sampler`), SDE samplers seed their Brownian tree with it.
     public var seed: UInt64
     /// The model's noise schedule (for samplers that rescale noise, such as `lcm`).
-    public var modelSampling: ModelSamplingDiscrete
+    public var modelSampling: ModelSampling
     /// torch's CPU `randn` kernel to reproduce.
     public var noiseKernel: TorchGenerator.Kernel
 
-    public init(seed: UInt64, modelSampling: ModelSamplingDiscrete = ModelSamplingDiscrete(),
+    public init(seed: UInt64, modelSampling: ModelSampling = ModelSampling(),
                 noiseKernel: TorchGenerator.Kernel = .avx2) {
         self.seed = seed
         self.modelSampling = modelSampling
@@ -135,7 +135,7 @@ public struct SamplerRegistry: Sendable {
 /// - Throws: ``SamplerError`` for an unimplemented sampler; whatever `denoise` or `callback` throw.
 public func runSampler(
     _ name: KSamplerName, denoise: DenoiseFunction, x: Tensor, sigmas: [Float], seed: UInt64,
-    modelSampling: ModelSamplingDiscrete = ModelSamplingDiscrete(), callback: SamplerCallback? = nil,
+    modelSampling: ModelSampling = ModelSampling(), callback: SamplerCallback? = nil,
     registry: SamplerRegistry = .builtin
 ) throws -> Tensor {
     guard let function = registry.function(for: name) else {

@@ -16,7 +16,7 @@ public enum SchedulerName: String, CaseIterable, Sendable {
     /// `calculate_sigmas(model_sampling, scheduler, steps)`). A few schedulers return another count for corner
     /// cases exactly as ComfyUI does (`ddim_uniform` when 1000 is not a multiple of `steps`, `beta` when two
     /// quantiles round to the same timestep).
-    public func sigmas(_ sampling: ModelSamplingDiscrete, steps: Int) -> [Float] {
+    public func sigmas(_ sampling: ModelSampling, steps: Int) -> [Float] {
         precondition(steps >= 0, "scheduler: negative steps")
         switch self {
         case .simple: return Schedules.simple(sampling, steps: steps)
@@ -38,7 +38,7 @@ public enum SchedulerName: String, CaseIterable, Sendable {
 /// The schedules behind ``SchedulerName``, each in the float32/float64 steps ComfyUI takes.
 enum Schedules {
     /// Every `1000/steps`-th model sigma from the top.
-    static func simple(_ s: ModelSamplingDiscrete, steps: Int) -> [Float] {
+    static func simple(_ s: ModelSampling, steps: Int) -> [Float] {
         guard steps > 0 else { return [0] }
         let count = s.sigmas.count
         let stride = Double(count) / Double(steps)
@@ -49,9 +49,9 @@ enum Schedules {
 
     /// Timesteps spaced evenly from σ_max's to σ_min's (interpolated in log σ); `sgm` drops the end point of
     /// `steps + 1` instead (SGM/SDXL-turbo spacing).
-    static func normal(_ s: ModelSamplingDiscrete, steps: Int, sgm: Bool) -> [Float] {
-        let start = Float(s.timestepIndex(s.sigmaMax))
-        let end = Float(s.timestepIndex(s.sigmaMin))
+    static func normal(_ s: ModelSampling, steps: Int, sgm: Bool) -> [Float] {
+        let start = s.timestep(s.sigmaMax)
+        let end = s.timestep(s.sigmaMin)
         var steps = steps
         var appendZero = true
         let timesteps: [Float]
@@ -85,7 +85,7 @@ enum Schedules {
     }
 
     /// DDIM's uniform timestep skipping: every `1000 / steps`-th sigma from index 1 up.
-    static func ddimUniform(_ s: ModelSamplingDiscrete, steps: Int) -> [Float] {
+    static func ddimUniform(_ s: ModelSampling, steps: Int) -> [Float] {
         var steps = steps
         var out: [Float]
         if Swift.abs(s.sigmas[1]) <= 1e-5 {
@@ -105,7 +105,7 @@ enum Schedules {
 
     /// Lee et al. (2024), "Beta Sampling is All You Need" (arXiv 2407.12173): timesteps at the quantiles of a
     /// Beta(α, β) distribution, rounded to integers, repeated timesteps dropped.
-    static func beta(_ s: ModelSamplingDiscrete, steps: Int, alpha: Double = 0.6, beta: Double = 0.6) -> [Float] {
+    static func beta(_ s: ModelSampling, steps: Int, alpha: Double = 0.6, beta: Double = 0.6) -> [Float] {
         let total = Double(s.sigmas.count - 1)
         var out: [Float] = []
         var last = -1.0
@@ -119,7 +119,7 @@ enum Schedules {
     }
 
     /// Mochi's schedule: linear in (1 − σ/σ_max) for the first half of the steps, quadratic for the rest.
-    static func linearQuadratic(_ s: ModelSamplingDiscrete, steps: Int, thresholdNoise: Double = 0.025) -> [Float] {
+    static func linearQuadratic(_ s: ModelSampling, steps: Int, thresholdNoise: Double = 0.025) -> [Float] {
         var schedule: [Double]
         if steps == 1 {
             schedule = [1, 0]

@@ -8,7 +8,7 @@ import Workflow
 /// ComfyUI also offers `lcm` (the distilled 50-step schedule) and `img_to_img`; Loom lists only what it
 /// implements, so a workflow naming those fails validation with ComfyUI's `value_not_in_list`.
 enum ModelSamplingDiscreteNode {
-    static let samplings: [(String, ModelSamplingDiscrete.Prediction)] = [
+    static let samplings: [(String, ModelSampling.Prediction)] = [
         ("eps", .eps), ("v_prediction", .vPrediction), ("x0", .x0),
     ]
 
@@ -29,7 +29,7 @@ enum ModelSamplingDiscreteNode {
             guard let prediction = samplings.first(where: { $0.0 == name })?.1 else {
                 throw NodeError("Unknown sampling '\(name)'")
             }
-            model.sampling = ModelSamplingDiscrete(prediction: prediction, zeroTerminalSNR: try inv.bool("zsnr"))
+            model.sampling = ModelSampling(prediction: prediction, zeroTerminalSNR: try inv.bool("zsnr"))
             return NodeResult(outputs: [.object(model)])
         }
     }

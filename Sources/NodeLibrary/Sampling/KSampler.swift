@@ -95,24 +95,25 @@ enum KSamplerNode {
         let latent = try inv.latent("latent_image")
         guard settings.steps >= 1 else { throw NodeError("steps must be at least 1") }
         guard settings.cfg.isFinite, settings.denoise.isFinite else { throw NodeError("cfg and denoise must be finite numbers") }
-        let channels = model.configuration.inChannels
+        let channels = model.latentChannels
         guard latent.samples.shape[1] == channels else {
             throw NodeError("The latent has \(latent.samples.shape[1]) channels; this model takes \(channels)",
                             type: "loom.LatentMismatch")
         }
         for (side, conditioning) in [("positive", positive), ("negative", negative)] {
-            for entry in conditioning.entries where entry.cond.shape.last != model.configuration.contextDim {
-                throw NodeError("The \(side) conditioning is \(entry.cond.shape.last ?? 0) wide; this model expects \(model.configuration.contextDim) (was it made by this checkpoint's text encoder?)",
+            for entry in conditioning.entries where entry.cond.shape.last != model.contextDim {
+                throw NodeError("The \(side) conditioning is \(entry.cond.shape.last ?? 0) wide; this model expects \(model.contextDim) (was it made by this checkpoint's text encoder?)",
                                 type: "loom.ConditioningMismatch")
             }
         }
         try inv.context.checkInterrupted()
-        let unet: SD1UNet
-        do { unet = try model.unet() } catch { throw NodeError(error, loading: "the diffusion model") }
+        let network: any GuidedNetwork
+        do { network = try model.network() } catch { throw NodeError(error, loading: "the diffusion model") }
         let context = inv.context
         let samples = try KSamplerRun.sample(
-            unet: unet, sampling: model.sampling, positive: positive, negative: negative, latent: latent,
-            settings: settings, backend: env.backend, progress: { step, total in try context.progress(step, of: total) })
+            network: network, sampling: model.sampling, positive: positive, negative: negative, latent: latent,
+            settings: settings, cfgFunction: model.cfgFunction, backend: env.backend,
+            progress: { step, total in try context.progress(step, of: total) })
         var out = latent
         out.samples = samples
         return NodeResult(outputs: [.object(out)])

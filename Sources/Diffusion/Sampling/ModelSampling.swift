@@ -1,13 +1,19 @@
 import Foundation
 import TensorCore
 
-/// The discrete-time noise schedule of DDPM-trained models (SD1.x, SD2.x, SDXL) and the conversions between the
-/// sampler's σ-space and the network's input and output, as ComfyUI's `ModelSamplingDiscrete` with the `EPS` or
-/// `V_PREDICTION` parameterisation.
+/// A model's noise schedule and the conversions between the sampler's σ-space and the network's input and
+/// output: ComfyUI's `ModelSamplingDiscrete` (DDPM-trained models: SD1.x, SD2.x, SDXL) and
+/// `ModelSamplingContinuousEDM` (Stable Video Diffusion), each with the `EPS`, `V_PREDICTION` or `X0`
+/// parameterisation.
 ///
-/// The schedule: `betas = linspace(√start, √end, T)²` in float64, `ᾱ = cumprod(1 − β)`, `σ_t = √((1 − ᾱ_t)/ᾱ_t)`,
-/// stored as float32 (and `log σ` computed in float64, then stored as float32), σ increasing with t.
-public struct ModelSamplingDiscrete: Sendable, Equatable {
+/// Discrete schedule: `betas = linspace(√start, √end, T)²` in float64, `ᾱ = cumprod(1 − β)`,
+/// `σ_t = √((1 − ᾱ_t)/ᾱ_t)`, stored as float32 (and `log σ` computed in float64, then stored as float32), σ
+/// increasing with t; the network's timestep is the index of the nearest `log σ`.
+///
+/// Continuous EDM schedule (Karras et al., "Elucidating the Design Space of Diffusion-Based Generative Models",
+/// 2022): σ anywhere in [σ_min, σ_max], the network's timestep is `0.25·ln σ`; a table of 1000 sigmas spaced
+/// evenly in `log σ` (float32, as ComfyUI builds it) serves the schedulers that read one.
+public struct ModelSampling: Sendable, Equatable {
     /// What the network predicts.
     public enum Prediction: String, Sendable, Equatable {
         /// The noise ε (SD1.x, SDXL): `denoised = x − ε·σ`.
@@ -18,13 +24,22 @@ public struct ModelSamplingDiscrete: Sendable, Equatable {
         case x0
     }
 
+    /// How σ maps to the network's timestep.
+    public enum TimeScale: Sendable, Equatable {
+        /// Integer timesteps 0 ..< T of a DDPM schedule.
+        case discrete
+        /// `t = 0.25·ln σ` (EDM).
+        case continuousEDM
+    }
+
     public let prediction: Prediction
-    /// σ for timesteps 0 ..< T, increasing (float32).
+    public let timeScale: TimeScale
+    /// σ for timesteps 0 ..< T, increasing (float32). For EDM: the 1000-entry log-spaced table.
     public let sigmas: [Float]
     /// `log σ` per timestep (float32).
     public let logSigmas: [Float]
-    /// The data standard deviation (1 for these models).
-    public let sigmaData: Float = 1
+    /// The data standard deviation (1 for every model Loom runs).
+    public let sigmaData: Float
 
     /// The "linear" beta schedule.
     ///
@@ -37,7 +52,7 @@ public struct ModelSamplingDiscrete: Sendable, Equatable {
     ///     Noise Schedules and Sample Steps are Flawed"), as ComfyUI's `zsnr` option.
     public init(prediction: Prediction = .eps, linearStart: Double = 0.00085, linearEnd: Double = 0.012,
                 timesteps: Int = 1000, zeroTerminalSNR: Bool = false) {
-        precondition(timesteps >= 2, "ModelSamplingDiscrete: need at least two timesteps")
+        precondition(timesteps >= 2, "ModelSampling: need at least two timesteps")
         let roots = TorchLinspace.float64(linearStart.squareRoot(), linearEnd.squareRoot(), timesteps)
         var cumulative = 1.0
         var sigmas64 = [Double](repeating: 0, count: timesteps)
@@ -51,20 +66,48 @@ public struct ModelSamplingDiscrete: Sendable, Equatable {
 
     /// A schedule from explicit float64 sigmas (increasing).
     public init(prediction: Prediction, sigmas: [Double]) {
-        precondition(sigmas.count >= 2, "ModelSamplingDiscrete: need at least two sigmas")
+        precondition(sigmas.count >= 2, "ModelSampling: need at least two sigmas")
         self.prediction = prediction
+        self.timeScale = .discrete
         self.sigmas = sigmas.map { Float($0) }
         self.logSigmas = sigmas.map { Float(Foundation.log($0)) }
+        self.sigmaData = 1
     }
+
+    /// ComfyUI's `ModelSamplingContinuousEDM` with `set_parameters(sigma_min, sigma_max, sigma_data)`: the table is
+    /// `exp(linspace(ln σ_min, ln σ_max, 1000))` in float32, so ``sigmaMin`` and ``sigmaMax`` are its float32
+    /// end points (700 → 700.00012).
+    public static func continuousEDM(prediction: Prediction, sigmaMin: Double, sigmaMax: Double,
+                                     sigmaData: Double = 1) -> ModelSampling {
+        ModelSampling(prediction: prediction, sigmaMin: sigmaMin, sigmaMax: sigmaMax, sigmaData: sigmaData)
+    }
+
+    private init(prediction: Prediction, sigmaMin: Double, sigmaMax: Double, sigmaData: Double) {
+        precondition(sigmaMin > 0 && sigmaMax > sigmaMin, "ModelSampling: EDM needs 0 < σ_min < σ_max")
+        self.prediction = prediction
+        self.timeScale = .continuousEDM
+        let table = TorchLinspace.float32(Float(Foundation.log(sigmaMin)), Float(Foundation.log(sigmaMax)), 1000)
+            .map { Foundation.exp($0) }
+        self.sigmas = table
+        self.logSigmas = table.map { Foundation.log($0) }
+        self.sigmaData = Float(sigmaData)
+    }
+
+    /// Stable Video Diffusion's sampling: v-prediction on the EDM schedule with σ in [0.002, 700].
+    public static let stableVideoDiffusion = continuousEDM(prediction: .vPrediction, sigmaMin: 0.002, sigmaMax: 700)
 
     /// The smallest σ of the schedule (`sigmas[0]`).
     public var sigmaMin: Float { sigmas[0] }
     /// The largest σ of the schedule (`sigmas[T - 1]`).
     public var sigmaMax: Float { sigmas[sigmas.count - 1] }
 
-    /// The timestep whose `log σ` is nearest to `log sigma` (first index on ties), as the network's timestep input.
+    /// The network's timestep input for `sigma`: the index of the nearest `log σ` (first on ties) on a discrete
+    /// schedule, `0.25·ln σ` (float32) on EDM.
     public func timestep(_ sigma: Float) -> Float {
-        Float(timestepIndex(sigma))
+        switch timeScale {
+        case .discrete: Float(timestepIndex(sigma))
+        case .continuousEDM: 0.25 * Foundation.log(sigma)
+        }
     }
 
     /// The index of ``timestep(_:)``.
@@ -87,6 +130,7 @@ public struct ModelSamplingDiscrete: Sendable, Equatable {
     /// σ at a fractional timestep: `log σ` interpolated linearly between the neighbouring integer timesteps
     /// (float32, the timestep clamped to [0, T − 1]).
     public func sigma(timestep: Float) -> Float {
+        if timeScale == .continuousEDM { return Foundation.exp(timestep / 0.25) }
         let t = Swift.min(Swift.max(timestep, 0), Float(sigmas.count - 1))
         let low = Int(t.rounded(.down))
         let high = Int(t.rounded(.up))
@@ -99,6 +143,10 @@ public struct ModelSamplingDiscrete: Sendable, Equatable {
     public func percentToSigma(_ percent: Double) -> Double {
         if percent <= 0 { return 999_999_999.9 }
         if percent >= 1 { return 0 }
+        if timeScale == .continuousEDM {
+            let logMin = Foundation.log(Double(sigmaMin))
+            return Foundation.exp((Foundation.log(Double(sigmaMax)) - logMin) * (1 - percent) + logMin)
+        }
         return Double(sigma(timestep: Float((1 - percent) * 999)))
     }
 
