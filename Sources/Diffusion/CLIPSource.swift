@@ -21,12 +21,14 @@ public struct CLIPSource: Sendable, Equatable {
         self.configuration = configuration
     }
 
-    /// The CLIP of a recognised SD1.x checkpoint.
-    public init(checkpoint: LoadedCheckpoint) {
+    /// The CLIP of a recognised SD1.x checkpoint; nil for a checkpoint without a text encoder (SVD).
+    public init?(checkpoint: LoadedCheckpoint) {
         switch checkpoint.detected {
         case .sd1(let configuration):
             self.init(file: checkpoint.file, prefix: SD1CheckpointConfiguration.Component.clip.prefix,
                       appliesCheckpointKeyRules: true, configuration: CLIPTextEncoderConfiguration(sd1: configuration))
+        case .svd:
+            return nil
         }
     }
 

@@ -1,7 +1,7 @@
 import Checkpoints
 
 /// A recognised single-file checkpoint: the file and the configuration detection derived. MODEL and VAE
-/// handles carry it; their weights are loaded by the samplers and VAE nodes (part 2), not by the loader.
+/// handles carry it; their weights are loaded by the samplers and VAE nodes, not by the loader.
 public struct CheckpointHandle: Sendable {
     public let file: ModelFile
     public let detected: DetectedModel
@@ -15,17 +15,11 @@ public struct CheckpointHandle: Sendable {
         self.init(file: loaded.file, detected: loaded.detected)
     }
 
-    /// The SD1.x configuration (the only family detected so far).
-    public var sd1: SD1CheckpointConfiguration {
-        switch detected {
-        case .sd1(let configuration): configuration
-        }
-    }
-
     /// How the family samples by default (ComfyUI's `model_type` and `sampling_settings`).
     public var defaultSampling: ModelSampling {
         switch detected {
         case .sd1: ModelSampling()
+        case .svd: ModelSampling.stableVideoDiffusion
         }
     }
 
@@ -33,6 +27,7 @@ public struct CheckpointHandle: Sendable {
     public var latentChannels: Int {
         switch detected {
         case .sd1(let c): c.unet.inChannels
+        case .svd(let c): c.unet.outChannels  // the input's other channels are the concatenated init latent
         }
     }
 
@@ -40,6 +35,7 @@ public struct CheckpointHandle: Sendable {
     public var contextDim: Int {
         switch detected {
         case .sd1(let c): c.unet.contextDim
+        case .svd(let c): c.unet.contextDim
         }
     }
 }

@@ -24,9 +24,6 @@ public struct ModelHandle: Sendable {
         self.cfgFunction = cfgFunction
     }
 
-    /// The SD1.x UNet's configuration as detected.
-    public var configuration: SD1UNetConfiguration { checkpoint.sd1.unet }
-
     /// Channels of the latent the model denoises (what `EmptyLatentImage` and the samplers must supply).
     public var latentChannels: Int { checkpoint.latentChannels }
 
@@ -37,7 +34,10 @@ public struct ModelHandle: Sendable {
     ///
     /// - Throws: ``ModelLoadError`` `.loadFailed` naming the keys that do not match.
     public func network() throws(ModelLoadError) -> any GuidedNetwork {
-        try unet()
+        switch checkpoint.detected {
+        case .sd1: try unet()
+        case .svd: try videoUNet()
+        }
     }
 
     /// The cache key of the loaded UNet.
@@ -45,21 +45,47 @@ public struct ModelHandle: Sendable {
         ModelCache.Key(file: checkpoint.file, component: "unet:\(weightType)")
     }
 
-    /// The loaded UNet (from the cache, or loaded now and cached).
+    /// The loaded SD1.x UNet (from the cache, or loaded now and cached).
     ///
-    /// - Throws: ``ModelLoadError`` `.loadFailed` naming the keys that do not match.
+    /// - Throws: ``ModelLoadError`` `.loadFailed` naming the keys that do not match, or when the checkpoint is
+    ///   not an SD1.x one.
     public func unet() throws(ModelLoadError) -> SD1UNet {
+        guard case .sd1(let configuration) = checkpoint.detected else {
+            throw ModelLoadError(.unsupportedModel, "not an SD1.x checkpoint", path: checkpoint.file.path)
+        }
+        return try load("the UNet") { file, weightType in
+            let unet = try SD1UNet(checkpoint: file, configuration: configuration.unet, weightType: weightType)
+            return (unet, unet.residentBytes)
+        }
+    }
+
+    /// The loaded Stable Video Diffusion UNet (from the cache, or loaded now and cached).
+    ///
+    /// - Throws: ``ModelLoadError`` `.loadFailed` naming the keys that do not match, or when the checkpoint is
+    ///   not an SVD one.
+    public func videoUNet() throws(ModelLoadError) -> VideoUNet {
+        guard case .svd(let configuration) = checkpoint.detected else {
+            throw ModelLoadError(.unsupportedModel, "not a Stable Video Diffusion checkpoint", path: checkpoint.file.path)
+        }
+        return try load("the video UNet") { file, weightType in
+            let unet = try VideoUNet(checkpoint: file, configuration: configuration.unet,
+                                     prefix: SVDCheckpointConfiguration.Component.unet.prefix, weightType: weightType)
+            return (unet, unet.residentBytes)
+        }
+    }
+
+    private func load<Value: Sendable>(
+        _ what: String, _ make: @escaping @Sendable (SafetensorsFile, DType) throws -> (Value, Int)
+    ) throws(ModelLoadError) -> Value {
         let checkpoint = self.checkpoint, cache = self.cache, weightType = self.weightType
         do {
             return try cache.value(for: cacheKey) {
-                let file = try cache.mapping(checkpoint.file)
-                let unet = try SD1UNet(checkpoint: file, configuration: checkpoint.sd1.unet, weightType: weightType)
-                return (unet, unet.residentBytes)
+                try make(try cache.mapping(checkpoint.file), weightType)
             }
         } catch let error as ModelLoadError {
             throw error
         } catch {
-            throw ModelLoadError(.loadFailed, "the UNet does not load", path: checkpoint.file.path, cause: "\(error)")
+            throw ModelLoadError(.loadFailed, "\(what) does not load", path: checkpoint.file.path, cause: "\(error)")
         }
     }
 }
@@ -82,8 +108,14 @@ public struct VAEHandle: Sendable {
 
     /// The VAE of a checkpoint.
     public init(checkpoint: CheckpointHandle, cache: ModelCache) {
-        self.init(file: checkpoint.file, prefix: SD1CheckpointConfiguration.Component.vae.prefix,
-                  configuration: checkpoint.sd1.vae, cache: cache)
+        switch checkpoint.detected {
+        case .sd1(let c):
+            self.init(file: checkpoint.file, prefix: SD1CheckpointConfiguration.Component.vae.prefix, configuration: c.vae,
+                      cache: cache)
+        case .svd(let c):
+            self.init(file: checkpoint.file, prefix: SVDCheckpointConfiguration.Component.vae.prefix, configuration: c.vae,
+                      cache: cache)
+        }
     }
 
     /// Spatial compression between pixels and latents (8 for the SD VAE).

@@ -125,13 +125,20 @@ import Testing
         #expect(message.contains("first_stage_model.* (\(vae.count))"), "\(message)")
     }
 
-    @Test func svdIsReportedAsANonSD1UNet() throws {
-        let svd = try ModelFixtures.table("svd", ["--variant", "tiny"])
-        let message = try #require(unrecognisedMessage(svd))
-        #expect(message.contains("not SD1.x"))
-        #expect(message.contains("context_dim 1024"))
-        #expect(message.contains("temporal"))
-        #expect(message.contains("conditioner.embedders.0.*"), "\(message)")
+    /// Every SVD layout `make_checkpoint.py svd` writes is recognised as SVD with its three components; one without
+    /// its image tower is reported as such.
+    @Test(arguments: ["tiny", "reduced", "full"])
+    func svdIsDetected(_ variant: String) throws {
+        let svd = try ModelFixtures.table("svd", ["--variant", variant])
+        guard case .svd(let configuration) = try ModelDetection.detect(StateDictShapes(svd)) else {
+            Issue.record("\(variant) SVD not detected as SVD")
+            return
+        }
+        #expect(configuration.vae == .svd)
+        #expect(configuration.clipVision == .vitH14)
+        #expect(configuration.unet.inChannels == 8 && configuration.unet.contextDim == 1024)
+        let noTower = svd.filter { !$0.key.hasPrefix("conditioner.") }
+        #expect(try #require(unrecognisedMessage(noTower)).contains("no CLIP vision tower"))
     }
 
     @Test func randomKeysAreReported() throws {

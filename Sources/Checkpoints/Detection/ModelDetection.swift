@@ -1,6 +1,7 @@
 /// A checkpoint's model family and configuration, as read from its keys and shapes.
 public enum DetectedModel: Sendable, Equatable {
     case sd1(SD1CheckpointConfiguration)
+    case svd(SVDCheckpointConfiguration)
 }
 
 /// Recognises a checkpoint's model family from key names and shapes, as ComfyUI's
@@ -18,6 +19,7 @@ public enum ModelDetection {
     ///
     /// - Throws: `CheckpointError` `.unrecognisedModel` saying what was found.
     public static func detect(_ original: StateDictShapes) throws(CheckpointError) -> DetectedModel {
+        if SVDCheckpointConfiguration.hasVideoUNet(original) { return try detectSVD(original) }
         let shapes = original.remapped(SD1CheckpointConfiguration.keyRules).shapes
         typealias Component = SD1CheckpointConfiguration.Component
         guard let (unet, traits) = try SD1UNetConfiguration.detect(in: shapes, prefix: Component.unet.prefix) else {
@@ -35,6 +37,21 @@ public enum ModelDetection {
             throw unrecognised(original, "an SD1.x UNet but no CLIP text model under \(Component.clip.prefix) (no embeddings.token_embedding.weight)")
         }
         return .sd1(SD1CheckpointConfiguration(unet: unet, vae: vae, clip: clip))
+    }
+
+    /// Stable Video Diffusion: a video UNet with ComfyUI's `SVD_img2vid` traits, the VAE and the image tower.
+    static func detectSVD(_ shapes: StateDictShapes) throws(CheckpointError) -> DetectedModel {
+        typealias Component = SVDCheckpointConfiguration.Component
+        guard let unet = try VideoUNetConfiguration.detect(in: shapes, prefix: Component.unet.prefix) else {
+            throw unrecognised(shapes, "a video UNet under \(Component.unet.prefix) whose layout is not SVD's")
+        }
+        guard let vae = try AutoencoderKLConfiguration.detect(in: shapes, prefix: Component.vae.prefix) else {
+            throw unrecognised(shapes, "an SVD UNet but no VAE under \(Component.vae.prefix) (no encoder.conv_in.weight)")
+        }
+        guard let clipVision = try CLIPVisionConfiguration.detect(in: shapes, prefix: Component.clipVision.prefix) else {
+            throw unrecognised(shapes, "an SVD UNet but no CLIP vision tower under \(Component.clipVision.prefix)")
+        }
+        return .svd(SVDCheckpointConfiguration(unet: unet, vae: vae, clipVision: clipVision))
     }
 
     private static func unrecognised(_ shapes: StateDictShapes, _ finding: String) -> CheckpointError {

@@ -6,7 +6,12 @@ import TensorNN
 /// a GEGLU feed-forward, each added to the residual stream:
 /// `x += attn1(norm1(x))`, `x += attn2(norm2(x), context)`, `x += ff(norm3(x))`.
 /// Layer norms use ε = 1e-5; the attention projections have no bias except `to_out.0`.
+///
+/// The temporal blocks of the video UNet open with one more residual feed-forward,
+/// `x += ff_in(norm_in(x))` (`extra_ff_mix_layer`); the image UNets have none.
 struct BasicTransformerBlock: Module {
+    /// `norm_in` and `ff_in`, when the block has the extra input feed-forward.
+    let feedForwardIn: (norm: LayerNorm, feedForward: FeedForwardGEGLU)?
     let norm1: LayerNorm
     let selfAttention: MultiHeadAttention
     let norm2: LayerNorm
@@ -14,8 +19,12 @@ struct BasicTransformerBlock: Module {
     let norm3: LayerNorm
     let feedForward: FeedForwardGEGLU
 
-    /// Reads `norm{1,2,3}`, `attn1` and `attn2` (`to_q`, `to_k`, `to_v`, `to_out.0`) and `ff`.
-    init(_ scope: ParameterScope, dimension: Int, heads: Int, contextDimension: Int) {
+    /// Reads `norm{1,2,3}`, `attn1` and `attn2` (`to_q`, `to_k`, `to_v`, `to_out.0`), `ff` and, with
+    /// `feedForwardIn`, `norm_in` and `ff_in`.
+    init(_ scope: ParameterScope, dimension: Int, heads: Int, contextDimension: Int, feedForwardIn: Bool = false) {
+        self.feedForwardIn = feedForwardIn
+            ? (LayerNorm(scope("norm_in"), dimension: dimension, epsilon: 1e-5), FeedForwardGEGLU(scope("ff_in"), dimension: dimension))
+            : nil
         norm1 = LayerNorm(scope("norm1"), dimension: dimension, epsilon: 1e-5)
         selfAttention = MultiHeadAttention(scope("attn1"), dimension: dimension, heads: heads,
                                            projectionBias: false, keyNames: .ldm)
@@ -28,6 +37,10 @@ struct BasicTransformerBlock: Module {
 
     var parameters: [String: Tensor] {
         var table = ParameterTableBuilder()
+        if let feedForwardIn {
+            table.add("norm_in", feedForwardIn.norm)
+            table.add("ff_in", feedForwardIn.feedForward)
+        }
         table.add("norm1", norm1)
         table.add("attn1", selfAttention)
         table.add("norm2", norm2)
@@ -39,7 +52,11 @@ struct BasicTransformerBlock: Module {
 
     /// `x[B, L, dim]` attending to `context[B, Lc, contextDim]` → `[B, L, dim]`.
     func callAsFunction(_ x: Tensor, context: Tensor, backend: some Backend) -> Tensor {
-        var x = backend.add(x, selfAttention(norm1(x, backend: backend), backend: backend))
+        var x = x
+        if let feedForwardIn {
+            x = backend.add(x, feedForwardIn.feedForward(feedForwardIn.norm(x, backend: backend), backend: backend))
+        }
+        x = backend.add(x, selfAttention(norm1(x, backend: backend), backend: backend))
         x = backend.add(x, crossAttention(norm2(x, backend: backend), context: context, backend: backend))
         return backend.add(x, feedForward(norm3(x, backend: backend), backend: backend))
     }

@@ -75,13 +75,24 @@ struct SpatialTransformer: Module {
 
     /// `x[B, C, H, W]` attending to `context[B, Lc, contextDim]` → `[B, C, H, W]`.
     func callAsFunction(_ x: Tensor, context: Tensor, backend: some Backend) -> Tensor {
-        let (batch, channels, height, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let pixels = height * width
-        let normed = norm(x, backend: backend).reshaped([batch, channels, pixels])
+        var tokens = projectedIn(x, backend: backend)
+        for block in blocks { tokens = block(tokens, context: context, backend: backend) }
+        return projectedOut(tokens, residual: x, backend: backend)
+    }
+
+    /// `norm` and `proj_in`: `x[B, C, H, W]` → tokens `[B, H·W, C']`.
+    func projectedIn(_ x: Tensor, backend: some Backend) -> Tensor {
+        let (batch, channels) = (x.shape[0], x.shape[1])
+        let normed = norm(x, backend: backend).reshaped([batch, channels, x.shape[2] * x.shape[3]])
         // [B, HW, C]·[C, C'] → [B, HW, C'] (tokens), reading the normalised image transposed in place.
         var tokens = backend.matmul(normed.permuted([0, 2, 1]), projectIn.matrix.transposed(0, 1))
         if let bias = projectIn.bias { tokens = backend.add(tokens, bias) }
-        for block in blocks { tokens = block(tokens, context: context, backend: backend) }
+        return tokens
+    }
+
+    /// `proj_out` and the residual: tokens `[B, H·W, C']` → `[B, C, H, W]` plus `residual[B, C, H, W]`.
+    func projectedOut(_ tokens: Tensor, residual x: Tensor, backend: some Backend) -> Tensor {
+        let (batch, channels, height, width) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         // [C, C']·[B, C', HW] → [B, C, HW] (the image layout), reading the tokens transposed in place.
         var out = backend.matmul(projectOut.matrix, tokens.permuted([0, 2, 1]))
         if let bias = projectOut.bias { out = backend.add(out, bias.reshaped([channels, 1])) }

@@ -10,6 +10,9 @@ extension AutoencoderKL {
     /// ``compression`` to give latent tiles. A latent no larger than half a tile each way decodes in one piece in
     /// every pass (the average of three equal decodes).
     ///
+    /// A temporal decoder is tiled the same way (ComfyUI's `VAEDecodeTiled` has no temporal tiling for SVD's VAE):
+    /// tiles are cut from one frame at a time, so every frame decodes as a one-frame video and the frames do not mix.
+    ///
     /// - Parameters:
     ///   - latent: `[B, embedDim, h, w]` in VAE space.
     ///   - tileSize: tile side in pixels (ComfyUI's default 512).

@@ -6,6 +6,10 @@ import TensorNN
 /// Synthesis with Latent Diffusion Models", 2022) as ComfyUI runs it: `Encoder` / `Decoder` of the LDM
 /// code base, `quant_conv` / `post_quant_conv`, and the posterior's mode (its mean) as the encoding.
 ///
+/// With ``AutoencoderKLConfiguration/videoKernelSize`` set the decoder is Stable Video Diffusion's temporal
+/// ``VideoDecoder`` (the encoder is unchanged): every batch that reaches the decoder is decoded as one video, so the
+/// frames decoded together, and therefore the output, follow ComfyUI's batch split (see ``decode(_:backend:)``).
+///
 /// Latents are in VAE space (no 0.18215 scaling); images are channels-first in the model's range, about
 /// −1…1. ComfyUI's `VAEDecode` maps the decoder output with `clamp((x + 1)/2, 0, 1)` and `VAEEncode` maps
 /// pixels with `2p − 1`; those belong to the nodes.
@@ -25,12 +29,16 @@ public struct AutoencoderKL: Module {
     public static let defaultMemoryBudget = 16 << 30
 
     let encoder: VAEEncoder
-    let decoder: VAEDecoder
+    /// The image decoder, or nil when ``videoDecoder`` is set.
+    let decoder: VAEDecoder?
+    /// The temporal decoder of SVD's VAE, or nil.
+    let videoDecoder: VideoDecoder?
     let quantConv: Conv2d?
     let postQuantConv: Conv2d?
 
     /// Builds the autoencoder from parameters opened by `loader` (keys `encoder.…`, `decoder.…`, `quant_conv.…`,
-    /// `post_quant_conv.…` under the loader's prefix).
+    /// `post_quant_conv.…` under the loader's prefix; for a temporal decoder also each decoder res block's
+    /// `time_stack.…` and `mix_factor`, and `decoder.conv_out.time_mix_conv.…`).
     ///
     /// - Parameters:
     ///   - weightType: the dtype weights are kept in; weights stored otherwise are converted once here (float32
@@ -51,12 +59,13 @@ public struct AutoencoderKL: Module {
     }
 
     private struct Parts {
-        var encoder: VAEEncoder, decoder: VAEDecoder, quantConv: Conv2d?, postQuantConv: Conv2d?
+        var encoder: VAEEncoder, decoder: VAEDecoder?, videoDecoder: VideoDecoder?, quantConv: Conv2d?, postQuantConv: Conv2d?
 
         var parameters: [String: Tensor] {
             var table = ParameterTableBuilder()
             table.add("encoder", encoder)
-            table.add("decoder", decoder)
+            if let decoder { table.add("decoder", decoder) }
+            if let videoDecoder { table.add("decoder", videoDecoder) }
             if let quantConv { table.add("quant_conv", quantConv) }
             if let postQuantConv { table.add("post_quant_conv", postQuantConv) }
             return table.table
@@ -66,7 +75,8 @@ public struct AutoencoderKL: Module {
     private static func build(_ root: ParameterScope, configuration c: AutoencoderKLConfiguration) -> Parts {
         Parts(
             encoder: VAEEncoder(root("encoder"), configuration: c),
-            decoder: VAEDecoder(root("decoder"), configuration: c),
+            decoder: c.temporalDecoder ? nil : VAEDecoder(root("decoder"), configuration: c),
+            videoDecoder: c.temporalDecoder ? VideoDecoder(root("decoder"), configuration: c) : nil,
             quantConv: c.useQuantConv
                 ? Conv2d(root("quant_conv"), inChannels: 2 * c.zChannels, outChannels: 2 * c.embedDim, kernelSize: 1) : nil,
             postQuantConv: c.useQuantConv
@@ -78,17 +88,19 @@ public struct AutoencoderKL: Module {
         self.loadReport = loadReport
         encoder = parts.encoder
         decoder = parts.decoder
+        videoDecoder = parts.videoDecoder
         quantConv = parts.quantConv
         postQuantConv = parts.postQuantConv
     }
 
     /// Parameters by key relative to the VAE prefix (`decoder.up.0.block.1.conv2.weight`, …).
     public var parameters: [String: Tensor] {
-        Parts(encoder: encoder, decoder: decoder, quantConv: quantConv, postQuantConv: postQuantConv).parameters
+        Parts(encoder: encoder, decoder: decoder, videoDecoder: videoDecoder, quantConv: quantConv,
+              postQuantConv: postQuantConv).parameters
     }
 
     /// The dtype the weights are held in (that of `decoder.conv_in.weight`).
-    public var weightType: DType { decoder.convIn.weight.dtype }
+    public var weightType: DType { (decoder?.convIn ?? videoDecoder!.convIn).weight.dtype }
 
     /// Pixels per latent element along each side: 2^(levels − 1), 8 for SD1.x/2.x (4 for the ×4 upscaler's VAE).
     public var compression: Int { 1 << max(0, configuration.channelMult.count - 1) }
@@ -97,7 +109,15 @@ public struct AutoencoderKL: Module {
 
     /// Decodes latents to images (ComfyUI's `VAE.decode` without the node's output mapping).
     ///
-    /// - Parameter latent: `[B, embedDim, h, w]` in VAE space.
+    /// The batch goes through the decoder in consecutive slices of `max(1, memoryBudget / decodeMemory(h, w))` items,
+    /// ComfyUI's `batch_number` with ``memoryBudget`` standing for its free memory; an item whose estimate alone
+    /// exceeds the budget makes the whole batch decode in tiles (``decodeTiled(_:tileSize:overlap:backend:)``).
+    /// With a temporal decoder each slice is one video: the temporal layers mix the frames of a slice and never
+    /// across slices, and in tiles every frame is a one-frame video. (ComfyUI on the CPU takes the machine's
+    /// available memory as its free memory, so its slices, and thus its frames, depend on the machine; set
+    /// ``memoryBudget`` to that figure to reproduce them, or to `Int.max` to decode a whole video at once.)
+    ///
+    /// - Parameter latent: `[B, embedDim, h, w]` in VAE space (for a temporal decoder, the frames of one video).
     /// - Returns: float32 `[B, outChannels, f·h, f·w]` in the model's range (about −1…1), not clamped.
     public func decode(_ latent: Tensor, backend: some Backend) -> Tensor {
         precondition(latent.rank == 4 && latent.shape[1] == configuration.embedDim,
@@ -109,10 +129,11 @@ public struct AutoencoderKL: Module {
         return Self.inBatches(latent, size: max(1, memoryBudget / perItem)) { decodeDirect($0, backend: backend) }
     }
 
-    /// `first_stage_model.decode`: `post_quant_conv`, then the decoder.
+    /// `first_stage_model.decode`: `post_quant_conv`, then the decoder (the temporal one takes the batch as one video).
     func decodeDirect(_ latent: Tensor, backend: some Backend) -> Tensor {
         let z = postQuantConv.map { $0(latent, backend: backend) } ?? latent
-        return decoder(z, backend: backend)
+        if let videoDecoder { return videoDecoder(z, backend: backend) }
+        return decoder!(z, backend: backend)
     }
 
     // MARK: Encode

@@ -35,7 +35,11 @@ enum CheckpointLoaderSimpleNode {
             do {
                 let loaded = try models.checkpoint(file)
                 let checkpoint = CheckpointHandle(loaded)
-                let clip = CLIPHandle(source: CLIPSource(checkpoint: loaded), cache: models)
+                guard let source = CLIPSource(checkpoint: loaded) else {
+                    throw NodeError("\(name) has no text encoder (a Stable Video Diffusion checkpoint): load it with ImageOnlyCheckpointLoader",
+                                    type: "loom.ModelLoadError.unsupportedModel")
+                }
+                let clip = CLIPHandle(source: source, cache: models)
                 _ = try clip.encoder()
                 return NodeResult(outputs: [
                     .object(ModelHandle(checkpoint: checkpoint, cache: models)),

@@ -7,16 +7,16 @@ import Workflow
 /// handle's guidance formula changes.
 enum VideoCFGGuidanceNodes {
     static func linear(_ env: NodeEnvironment) -> NodeDefinition {
-        definition(name: "VideoLinearCFGGuidance") { .linear(minCFG: $0) }
+        definition(name: "VideoLinearCFGGuidance", displayName: "Video Linear CFG Guidance") { .linear(minCFG: $0) }
     }
 
     static func triangle(_ env: NodeEnvironment) -> NodeDefinition {
-        definition(name: "VideoTriangleCFGGuidance") { .triangle(minCFG: $0) }
+        definition(name: "VideoTriangleCFGGuidance", displayName: "Video Triangle CFG Guidance") { .triangle(minCFG: $0) }
     }
 
-    private static func definition(name: String, _ function: @escaping @Sendable (Double) -> CFGFunction) -> NodeDefinition {
+    private static func definition(name: String, displayName: String, _ function: @escaping @Sendable (Double) -> CFGFunction) -> NodeDefinition {
         let schema = NodeSchema(
-            name: name, displayName: name, category: "sampling/video_models",
+            name: name, displayName: displayName, category: "sampling/video_models",
             pythonModule: "comfy_extras.nodes_video_model",
             required: [
                 InputSpec("model", .socket(SocketType.model)),
