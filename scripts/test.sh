@@ -18,6 +18,8 @@ fi
 # too, where a loaded machine cannot delay them by seconds.
 heavy='KSamplerNodeTests|SD1UNetTests|AutoencoderKLTests|SamplerTests|SchedulerTests|BrownianTreeTests|Txt2ImgParity'
 heavy+='|QueueServiceSDKTests|BrowserTests|QueueServiceTests|QueueProtoTests'
+# Stable Video Diffusion's suites each hold the 2 GB checkpoint's billion parameters in float32.
+heavy+='|SVDWorkflowTests|VideoUNetTests|TemporalVAETests|CLIPVisionTests|VideoEndToEndTests'
 swift test --skip "$heavy"
 light=$?
 swift test --skip-build --no-parallel --filter "$heavy"

@@ -36,12 +36,18 @@ struct NodeFixture {
         #expect(f.registry.order == ["CheckpointLoaderSimple", "CLIPTextEncode", "CLIPSetLastLayer",
                                      "LoadImage", "SaveImage", "PreviewImage", "EmptyImage", "ImageScale",
                                      "ImageInvert", "ImageBatch", "ImageCrop", "CLIPLoader", "VAELoader",
-                                     "EmptyLatentImage", "KSampler", "KSamplerAdvanced", "VAEDecode", "VAEEncode",
+                                     "CLIPVisionLoader", "CLIPVisionEncode", "EmptyLatentImage", "KSampler", "KSamplerAdvanced", "VAEDecode", "VAEEncode",
                                      "VAEDecodeTiled", "VAEEncodeTiled", "LatentUpscale", "LatentUpscaleBy",
                                      "SetLatentNoiseMask", "LatentFromBatch", "RepeatLatentBatch", "ModelSamplingDiscrete",
-                                     "ImageFromBatch", "RepeatImageBatch", "RebatchImages", "SaveAnimatedWEBP", "SaveAnimatedPNG",
+                                     "LoadLatent", "SaveLatent", "ImageOnlyCheckpointLoader", "SVD_img2vid_Conditioning",
+                                     "VideoLinearCFGGuidance", "VideoTriangleCFGGuidance", "ImageFromBatch", "RepeatImageBatch", "RebatchImages", "SaveAnimatedWEBP", "SaveAnimatedPNG",
                                      "SaveWEBM", "SaveVideo", "CreateVideo", "GetVideoComponents", "LoadVideo", "VHS_VideoCombine"])
         let names = { (n: String) in f.registry[n]!.schema.required.map(\.name) }
+        #expect(names("SVD_img2vid_Conditioning") == ["clip_vision", "init_image", "vae", "width", "height", "video_frames",
+                                                      "motion_bucket_id", "fps", "augmentation_level"])
+        #expect(f.registry["SVD_img2vid_Conditioning"]!.schema.outputs.map(\.name) == ["positive", "negative", "latent"])
+        #expect(names("VideoLinearCFGGuidance") == ["model", "min_cfg"])
+        #expect(names("CLIPVisionEncode") == ["clip_vision", "image", "crop"])
         #expect(names("EmptyImage") == ["width", "height", "batch_size", "color"])
         #expect(names("ImageScale") == ["image", "upscale_method", "width", "height", "crop"])
         #expect(names("ImageCrop") == ["image", "width", "height", "x", "y"])

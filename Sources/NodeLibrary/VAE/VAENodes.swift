@@ -45,8 +45,14 @@ enum VAEDecodeNode {
             outputs: [OutputSpec(SocketType.image, tooltip: "The decoded image.")]
         )
         return NodeDefinition(schema: schema) { inv in
-            let (latent, _, model) = try inputs(inv, env: env)
+            let (latent, _, loaded) = try inputs(inv, env: env)
+            var model = loaded
             // The autoencoder splits the batch by its memory estimate (and tiles an item that alone is too large).
+            // A temporal decoder mixes the frames of each slice, so, as ComfyUI does, slices are as large as the free
+            // memory allows: the whole video on any machine with room for it.
+            if model.configuration.temporalDecoder {
+                model.memoryBudget = max(model.memoryBudget, Int(clamping: SystemMemory.info().available))
+            }
             let image = VAEPixels.output(model.decode(latent, backend: env.backend))
             return NodeResult(outputs: [.tensor(image)])
         }
