@@ -17,6 +17,7 @@ final class Captured: Sendable {
     subscript(node: String) -> Conditioning? { values.withLock { $0[node] as? Conditioning } }
     func latent(_ node: String) -> Latent? { values.withLock { $0[node] as? Latent } }
     func image(_ node: String) -> Tensor? { values.withLock { $0[node] as? Tensor } }
+    func value(_ node: String) -> (any Sendable)? { values.withLock { $0[node] } }
 }
 
 /// Events in order, for cache checks.

@@ -1,4 +1,6 @@
 import Diffusion
+import Executor
+import Models
 import Foundation
 import LoomTestSupport
 import MediaIO
@@ -133,6 +135,49 @@ import Workflow
         let animation = try decodeImage([UInt8](Data(contentsOf: URL(fileURLWithPath: harness.directories.output + "/" + webp))))
         #expect(animation.count == 3)
         #expect(files.contains { $0.hasSuffix(".mp4") }, "\(files)")
+    }
+
+    /// `CLIPVisionLoader` recognises a standalone file's tower (here the SVD checkpoint's own, under its prefix) and
+    /// `CLIPVisionEncode` gives ComfyUI's embedding; a file without a tower is a clear error.
+    @Test func clipVisionLoaderAndEncode() throws {
+        let svd = try ModelFixtures.svdReduced()
+        let harness = try NodeHarness { directories in
+            try FileManager.default.createDirectory(atPath: directories.models + "/clip_vision", withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: directories.models + "/clip_vision/tower.safetensors",
+                                                       withDestinationPath: svd)
+            try FileManager.default.createSymbolicLink(atPath: directories.models + "/clip_vision/not_a_tower.safetensors",
+                                                       withDestinationPath: try ModelFixtures.reduced())
+            try FileManager.default.copyItem(atPath: Self.fixtures.appendingPathComponent("init_image.png").path,
+                                             toPath: directories.input + "/svd_init_64.png")
+        }
+        var captured: (any Sendable)? = nil
+        let capture = NodeDefinition(schema: NodeSchema(name: "CaptureVision", category: "testing", isOutputNode: true,
+                                                        required: [InputSpec("output", .socket("CLIP_VISION_OUTPUT"))])) { inv in
+            harness.captured.record(inv.context.nodeID, try inv.object("output", as: CLIPVisionOutput.self))
+            return NodeResult()
+        }
+        var registry = harness.registry
+        registry.register(capture)
+        let executor = PromptExecutor(registry: registry)
+        func run(_ tower: String) throws -> (ExecutionOutcome, Events) {
+            let json = #"{"1": {"class_type": "CLIPVisionLoader", "inputs": {"clip_name": "\#(tower)"}}, "2": {"class_type": "LoadImage", "inputs": {"image": "svd_init_64.png"}}, "3": {"class_type": "CLIPVisionEncode", "inputs": {"clip_vision": ["1", 0], "image": ["2", 0], "crop": "center"}}, "4": {"class_type": "CaptureVision", "inputs": {"output": ["3", 0]}}}"#
+            let outcome = PromptValidator(registry: registry).validate(try APIPrompt(json: JSONValue.parse(json)))
+            try #require(outcome.isValid, "\(String(describing: outcome.error))")
+            let events = Events()
+            let request = ExecutionRequest(promptID: "p", prompt: outcome.prompt, outputsToExecute: outcome.goodOutputs, extraPNGInfo: nil)
+            return (executor.execute(request, interrupt: InterruptFlag(), emit: events.emit), events)
+        }
+        let (outcome, events) = try run("tower.safetensors")
+        try #require(outcome.status == .success, "\(String(describing: events.failure))")
+        captured = harness.captured.value("4")
+        let output = try #require(captured as? CLIPVisionOutput)
+        let embeds = try NumpyArray(contentsOf: Self.fixtures.appendingPathComponent("components/clip_image_embeds.npy").path)
+        let error = Parity.relativeError(output.imageEmbeds.contiguous(as: .float32).scalars, reference: embeds.values)
+        #expect(output.imageEmbeds.shape == [1, 1024] && error <= 1e-3, "\(error)")
+
+        let (_, refused) = try run("not_a_tower.safetensors")
+        let failure = try #require(refused.failure)
+        #expect(failure.nodeID == "1" && failure.exceptionMessage.contains("no CLIP vision model"), "\(failure.exceptionMessage)")
     }
 
     @Test func wrongCheckpointFamiliesAreClearNodeErrors() throws {

@@ -261,7 +261,11 @@ struct UserDataController {
         let root: String, path: String
         switch await userFile(request, file) {
         case .success(let found): (root, path) = found
-        case .failure(let failure): return failure.response
+        case .failure(let failure):
+            // index.html links the user stylesheet, and a `<link>` carries no `Comfy-User`: in multi-user mode
+            // that request has no known user, which only means there is no stylesheet for it.
+            if failure.response.status == .unauthorized, Self.decode(file) == "user.css" { return .status(.notFound) }
+            return failure.response
         }
         guard UserFileIO.kind(of: path) == .file, let times = UserFileIO.times(path) else { return .status(.notFound) }
         let baseName = (path as NSString).lastPathComponent
