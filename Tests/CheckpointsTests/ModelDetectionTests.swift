@@ -139,6 +139,16 @@ import Testing
         #expect(configuration.unet.inChannels == 8 && configuration.unet.contextDim == 1024)
         let noTower = svd.filter { !$0.key.hasPrefix("conditioner.") }
         #expect(try #require(unrecognisedMessage(noTower)).contains("no CLIP vision tower"))
+        // SVD-XT "image decoder" files carry the plain image decoder: detected with a non-temporal VAE.
+        let imageDecoder = svd.filter { entry in
+            !(entry.key.hasPrefix("first_stage_model.decoder.")
+              && (entry.key.contains(".time_stack.") || entry.key.hasSuffix(".mix_factor") || entry.key.contains(".time_mix_conv.")))
+        }
+        guard case .svd(let plain) = try ModelDetection.detect(StateDictShapes(imageDecoder)) else {
+            Issue.record("\(variant) SVD with an image decoder not detected as SVD")
+            return
+        }
+        #expect(!plain.vae.temporalDecoder && plain.vae.videoKernelSize == nil)
     }
 
     @Test func randomKeysAreReported() throws {

@@ -1,6 +1,4 @@
 import Checkpoints
-import Dispatch
-import Synchronization
 import TensorCore
 import TensorNN
 
@@ -49,16 +47,7 @@ extension VideoUNet {
 
     /// `layers` rebuilt from its own parameters converted to `dtype` (in parallel across tensors).
     static func converted(_ layers: Layers, configuration: VideoUNetConfiguration, to dtype: DType) -> Layers {
-        let parameters = layers.parameters
-        guard parameters.values.contains(where: { $0.dtype != dtype }) else { return layers }
-        let entries = Array(parameters)
-        let results = Mutex<[String: Tensor]>([:])
-        DispatchQueue.concurrentPerform(iterations: entries.count) { index in
-            let (key, tensor) = entries[index]
-            let converted = tensor.dtype == dtype ? tensor : tensor.converted(to: dtype)
-            results.withLock { $0[key] = converted }
-        }
-        let loader = ParameterLoader(source: results.withLock { $0 })
+        guard let loader = ParameterLoader.converting(layers.parameters, to: dtype) else { return layers }
         let rebuilt = Layers(loader.root, configuration: configuration)
         precondition(loader.currentReport.isClean, "VideoUNet: converting the weights lost keys: \(loader.currentReport.summary())")
         return rebuilt

@@ -21,10 +21,7 @@ public struct VideoUNet: Module {
         let timeEmbedding: UNetTimestepEmbedding
         /// `label_emb.0.{0,2}` (`adm → 4·mc → 4·mc`, SiLU between), absent without `admInChannels`.
         let labelEmbedding: (Linear, Linear)?
-        let inputBlocks: [VideoUNetBlock]
-        /// Absent when `transformerDepthMiddle` is −2.
-        let middleBlock: VideoUNetBlock?
-        let outputBlocks: [VideoUNetBlock]
+        let blocks: UNetBlocks
         let outNorm: GroupNorm
         let outConv: Conv2d
 
@@ -37,67 +34,16 @@ public struct VideoUNet: Module {
                  Linear(scope("label_emb.0.2"), inFeatures: embedding, outFeatures: embedding))
             }
 
-            func resBlock(_ s: ParameterScope, _ cin: Int, _ cout: Int) -> VideoUNetBlock.Layer {
-                .resBlock(VideoResBlock(s, inChannels: cin, outChannels: cout, embeddingDimension: embedding, configuration: c))
-            }
-            func transformer(_ s: ParameterScope, _ channels: Int, _ depth: Int) -> VideoUNetBlock.Layer {
-                .transformer(SpatialVideoTransformer(s, channels: channels, depth: depth, configuration: c))
-            }
-
-            var inputs = [VideoUNetBlock(layers: [
-                .conv(Conv2d(scope("input_blocks.0.0"), inChannels: c.inChannels, outChannels: mc, kernelSize: 3, padding: 1)),
-            ])]
-            var skipChannels = [mc], ch = mc, resIndex = 0
-            for (level, mult) in c.channelMult.enumerated() {
-                for _ in 0..<c.numResBlocks[level] {
-                    let s = scope("input_blocks.\(inputs.count)")
-                    var layers = [resBlock(s("0"), ch, mult * mc)]
-                    ch = mult * mc
-                    let depth = resIndex < c.transformerDepth.count ? c.transformerDepth[resIndex] : 0
-                    if depth > 0 { layers.append(transformer(s("1"), ch, depth)) }
-                    inputs.append(VideoUNetBlock(layers: layers))
-                    skipChannels.append(ch)
-                    resIndex += 1
-                }
-                if level != c.channelMult.count - 1 {
-                    let s = scope("input_blocks.\(inputs.count)")
-                    inputs.append(VideoUNetBlock(layers: [.downsample(UNetDownsample(s("0"), channels: ch))]))
-                    skipChannels.append(ch)
-                }
-            }
-            inputBlocks = inputs
-
-            if c.transformerDepthMiddle >= -1 {
-                let middle = scope("middle_block")
-                var middleLayers = [resBlock(middle("0"), ch, ch)]
-                if c.transformerDepthMiddle >= 0 {
-                    middleLayers.append(transformer(middle("1"), ch, c.transformerDepthMiddle))
-                    middleLayers.append(resBlock(middle("2"), ch, ch))
-                }
-                middleBlock = VideoUNetBlock(layers: middleLayers)
-            } else {
-                middleBlock = nil
-            }
-
-            // transformerDepthOutput is in mirror order: output block i takes entry count − 1 − i.
-            var outputs: [VideoUNetBlock] = []
-            for level in c.channelMult.indices.reversed() {
-                let mult = c.channelMult[level]
-                for i in 0...c.numResBlocks[level] {
-                    let s = scope("output_blocks.\(outputs.count)")
-                    var layers = [resBlock(s("0"), ch + (skipChannels.popLast() ?? 0), mult * mc)]
-                    ch = mult * mc
-                    let mirrored = c.transformerDepthOutput.count - 1 - outputs.count
-                    let depth = c.transformerDepthOutput.indices.contains(mirrored) ? c.transformerDepthOutput[mirrored] : 0
-                    if depth > 0 { layers.append(transformer(s("1"), ch, depth)) }
-                    if level > 0 && i == c.numResBlocks[level] {
-                        layers.append(.upsample(UNetUpsample(s("\(layers.count)"), channels: ch)))
-                    }
-                    outputs.append(VideoUNetBlock(layers: layers))
-                }
-            }
-            outputBlocks = outputs
-            outNorm = GroupNorm(scope("out.0"), groups: 32, channels: ch, epsilon: 1e-5)
+            let shape = UNetBlocks.Shape(
+                inChannels: c.inChannels, modelChannels: mc, channelMult: c.channelMult, numResBlocks: c.numResBlocks,
+                transformerDepth: c.transformerDepth, transformerDepthOutput: c.transformerDepthOutput,
+                transformerDepthMiddle: c.transformerDepthMiddle)
+            blocks = UNetBlocks(scope, shape: shape, resBlock: { s, cin, cout in
+                .videoResBlock(VideoResBlock(s, inChannels: cin, outChannels: cout, embeddingDimension: embedding, configuration: c))
+            }, transformer: { s, channels, depth in
+                .videoTransformer(SpatialVideoTransformer(s, channels: channels, depth: depth, configuration: c))
+            })
+            outNorm = GroupNorm(scope("out.0"), groups: 32, channels: blocks.outputChannels, epsilon: 1e-5)
             outConv = Conv2d(scope("out.2"), inChannels: mc, outChannels: c.outChannels, kernelSize: 3, padding: 1)
         }
 
@@ -108,9 +54,7 @@ public struct VideoUNet: Module {
                 table.add("label_emb.0.0", first)
                 table.add("label_emb.0.2", second)
             }
-            for (i, block) in inputBlocks.enumerated() { table.add("input_blocks.\(i)", block) }
-            if let middleBlock { table.add("middle_block", middleBlock) }
-            for (i, block) in outputBlocks.enumerated() { table.add("output_blocks.\(i)", block) }
+            blocks.add(to: &table)
             table.add("out.0", outNorm)
             table.add("out.2", outConv)
             return table.table
@@ -155,22 +99,7 @@ public struct VideoUNet: Module {
         }
         embedding = backend.unary(.silu, embedding)
 
-        var h = x
-        var skips: [Tensor] = []
-        skips.reserveCapacity(layers.inputBlocks.count)
-        for block in layers.inputBlocks {
-            h = block(h, activatedEmbedding: embedding, context: context, frames: numFrames, backend: backend)
-            skips.append(h)
-        }
-        if let middle = layers.middleBlock {
-            h = middle(h, activatedEmbedding: embedding, context: context, frames: numFrames, backend: backend)
-        }
-        for block in layers.outputBlocks {
-            let skip = skips.removeLast()
-            h = Tensor.concatenated([backend.contiguous(h), backend.contiguous(skip)], dim: 1)
-            let size = skips.last.map { (height: $0.shape[2], width: $0.shape[3]) }
-            h = block(h, activatedEmbedding: embedding, context: context, frames: numFrames, upsampleSize: size, backend: backend)
-        }
+        var h = layers.blocks(x, activatedEmbedding: embedding, context: context, frames: numFrames, backend: backend)
         h = backend.unary(.silu, layers.outNorm(h, backend: backend))
         return layers.outConv(h, backend: backend)
     }

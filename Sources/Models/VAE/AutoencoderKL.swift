@@ -7,8 +7,9 @@ import TensorNN
 /// code base, `quant_conv` / `post_quant_conv`, and the posterior's mode (its mean) as the encoding.
 ///
 /// With ``AutoencoderKLConfiguration/videoKernelSize`` set the decoder is Stable Video Diffusion's temporal
-/// ``VideoDecoder`` (the encoder is unchanged): every batch that reaches the decoder is decoded as one video, so the
-/// frames decoded together, and therefore the output, follow ComfyUI's batch split (see ``decode(_:backend:)``).
+/// decoder (``VAEDecoder`` with temporal res blocks; the encoder is unchanged): every batch that reaches the decoder
+/// is decoded as one video, so the frames decoded together, and therefore the output, follow ComfyUI's batch split
+/// (see ``decode(_:backend:)``).
 ///
 /// Latents are in VAE space (no 0.18215 scaling); images are channels-first in the model's range, about
 /// −1…1. ComfyUI's `VAEDecode` maps the decoder output with `clamp((x + 1)/2, 0, 1)` and `VAEEncode` maps
@@ -29,10 +30,8 @@ public struct AutoencoderKL: Module {
     public static let defaultMemoryBudget = 16 << 30
 
     let encoder: VAEEncoder
-    /// The image decoder, or nil when ``videoDecoder`` is set.
-    let decoder: VAEDecoder?
-    /// The temporal decoder of SVD's VAE, or nil.
-    let videoDecoder: VideoDecoder?
+    /// The image decoder, or SVD's temporal decoder.
+    let decoder: VAEDecoder
     let quantConv: Conv2d?
     let postQuantConv: Conv2d?
 
@@ -59,13 +58,12 @@ public struct AutoencoderKL: Module {
     }
 
     private struct Parts {
-        var encoder: VAEEncoder, decoder: VAEDecoder?, videoDecoder: VideoDecoder?, quantConv: Conv2d?, postQuantConv: Conv2d?
+        var encoder: VAEEncoder, decoder: VAEDecoder, quantConv: Conv2d?, postQuantConv: Conv2d?
 
         var parameters: [String: Tensor] {
             var table = ParameterTableBuilder()
             table.add("encoder", encoder)
-            if let decoder { table.add("decoder", decoder) }
-            if let videoDecoder { table.add("decoder", videoDecoder) }
+            table.add("decoder", decoder)
             if let quantConv { table.add("quant_conv", quantConv) }
             if let postQuantConv { table.add("post_quant_conv", postQuantConv) }
             return table.table
@@ -75,8 +73,7 @@ public struct AutoencoderKL: Module {
     private static func build(_ root: ParameterScope, configuration c: AutoencoderKLConfiguration) -> Parts {
         Parts(
             encoder: VAEEncoder(root("encoder"), configuration: c),
-            decoder: c.temporalDecoder ? nil : VAEDecoder(root("decoder"), configuration: c),
-            videoDecoder: c.temporalDecoder ? VideoDecoder(root("decoder"), configuration: c) : nil,
+            decoder: VAEDecoder(root("decoder"), configuration: c),
             quantConv: c.useQuantConv
                 ? Conv2d(root("quant_conv"), inChannels: 2 * c.zChannels, outChannels: 2 * c.embedDim, kernelSize: 1) : nil,
             postQuantConv: c.useQuantConv
@@ -88,19 +85,17 @@ public struct AutoencoderKL: Module {
         self.loadReport = loadReport
         encoder = parts.encoder
         decoder = parts.decoder
-        videoDecoder = parts.videoDecoder
         quantConv = parts.quantConv
         postQuantConv = parts.postQuantConv
     }
 
     /// Parameters by key relative to the VAE prefix (`decoder.up.0.block.1.conv2.weight`, …).
     public var parameters: [String: Tensor] {
-        Parts(encoder: encoder, decoder: decoder, videoDecoder: videoDecoder, quantConv: quantConv,
-              postQuantConv: postQuantConv).parameters
+        Parts(encoder: encoder, decoder: decoder, quantConv: quantConv, postQuantConv: postQuantConv).parameters
     }
 
     /// The dtype the weights are held in (that of `decoder.conv_in.weight`).
-    public var weightType: DType { (decoder?.convIn ?? videoDecoder!.convIn).weight.dtype }
+    public var weightType: DType { decoder.convIn.weight.dtype }
 
     /// Pixels per latent element along each side: 2^(levels − 1), 8 for SD1.x/2.x (4 for the ×4 upscaler's VAE).
     public var compression: Int { 1 << max(0, configuration.channelMult.count - 1) }
@@ -132,8 +127,7 @@ public struct AutoencoderKL: Module {
     /// `first_stage_model.decode`: `post_quant_conv`, then the decoder (the temporal one takes the batch as one video).
     func decodeDirect(_ latent: Tensor, backend: some Backend) -> Tensor {
         let z = postQuantConv.map { $0(latent, backend: backend) } ?? latent
-        if let videoDecoder { return videoDecoder(z, backend: backend) }
-        return decoder!(z, backend: backend)
+        return decoder(z, backend: backend)
     }
 
     // MARK: Encode

@@ -5,12 +5,11 @@ import TensorNN
 /// `time_mix_conv`, a 3-D convolution across the frames of each video.
 struct VideoConvOut: Module {
     let conv: Conv2d
-    let timeMix: VideoTimeConvolution
+    let timeMix: Conv3d
 
     init(_ scope: ParameterScope, inChannels: Int, outChannels: Int, kernelSize: [Int]) {
         conv = Conv2d(scope, inChannels: inChannels, outChannels: outChannels, kernelSize: 3, padding: 1)
-        timeMix = VideoTimeConvolution(scope("time_mix_conv"), inChannels: outChannels, outChannels: outChannels,
-                                       kernelSize: kernelSize)
+        timeMix = Conv3d(scope("time_mix_conv"), inChannels: outChannels, outChannels: outChannels, kernelSize: kernelSize)
     }
 
     var parameters: [String: Tensor] {
