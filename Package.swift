@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "TensorCPUTests", dependencies: ["TensorCPU", "TensorCore"]),
         // Checkpoint fixtures (generated, cached outside the repository) and the .npy golden reader.
         .target(name: "LoomTestSupport", path: "Tests/LoomTestSupport"),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorNN", "TensorCore", "TensorCPU", "Checkpoints", "Tokenizers", "LoomTestSupport"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "TensorNN", "TensorCore", "TensorCPU", "Checkpoints", "Tokenizers", "MediaIO", "LoomTestSupport"]),
         .testTarget(name: "CheckpointsTests", dependencies: ["Checkpoints", "TensorCore", "Workflow", "LoomTestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "Workflow"]),
         .testTarget(name: "WorkflowTests", dependencies: ["Workflow", "Executor"]),

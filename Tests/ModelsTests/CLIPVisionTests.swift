@@ -1,6 +1,7 @@
 import Checkpoints
 import Foundation
 import LoomTestSupport
+import MediaIO
 import Models
 import Testing
 import TensorCore
@@ -326,58 +327,8 @@ struct CLIPVisionTests {
         return out
     }
 
-    /// Decodes an 8-bit, non-interlaced RGB or RGBA PNG to `[1, H, W, C]` in 0…1, through python3's
-    /// standard library (zlib and the five PNG row filters).
+    /// A PNG as a ComfyUI IMAGE `[1, H, W, 3]` in 0…1 (what `LoadImage` gives the node).
     static func loadPNG(_ path: String) throws -> Tensor {
-        let script = """
-        import struct, sys, zlib
-        data = open(sys.argv[1], 'rb').read()
-        pos, idat = 8, b''
-        while pos < len(data):
-            n, kind = struct.unpack('>I4s', data[pos:pos + 8])
-            body = data[pos + 8:pos + 8 + n]
-            if kind == b'IHDR':
-                w, h, depth, colour, _, _, interlace = struct.unpack('>IIBBBBB', body)
-            elif kind == b'IDAT':
-                idat += body
-            pos += 12 + n
-        assert depth == 8 and colour in (2, 6) and interlace == 0
-        c = 3 if colour == 2 else 4
-        raw, stride, out, prev = zlib.decompress(idat), w * c, bytearray(), bytearray(w * c)
-        for y in range(h):
-            f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-            for i in range(stride):
-                a = line[i - c] if i >= c else 0
-                b = prev[i]
-                d = prev[i - c] if i >= c else 0
-                if f == 1: line[i] = (line[i] + a) & 255
-                elif f == 2: line[i] = (line[i] + b) & 255
-                elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
-                elif f == 4:
-                    p = a + b - d
-                    pa, pb, pc = abs(p - a), abs(p - b), abs(p - d)
-                    line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else d)) & 255
-            out += line
-            prev = line
-        print(h, w, c)
-        print(out.hex())
-        """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let lines = String(decoding: output, as: UTF8.self).split(separator: "\n")
-        guard process.terminationStatus == 0, lines.count == 2 else {
-            throw ModelFixtures.Failure(description: "cannot decode \(path)")
-        }
-        let dims = lines[0].split(separator: " ").compactMap { Int($0) }
-        let hex = Array(lines[1].utf8)
-        func nibble(_ c: UInt8) -> UInt8 { c >= 97 ? c - 87 : c - 48 }
-        let bytes = stride(from: 0, to: hex.count, by: 2).map { nibble(hex[$0]) << 4 | nibble(hex[$0 + 1]) }
-        return Tensor(shape: [1] + dims, scalars: bytes.map { Float($0) / 255 })
+        Tensor.image(frames: try decodeImage([UInt8](Data(contentsOf: URL(fileURLWithPath: path)))))
     }
 }

@@ -1,6 +1,7 @@
 import Checkpoints
 import Foundation
 import LoomTestSupport
+import MediaIO
 import Models
 import Testing
 import TensorCore
@@ -108,7 +109,7 @@ struct TemporalVAETests {
         let frames = vae.decode(latent, backend: backend)
         print("SVD VAE decode \(latent.shape) → \(frames.shape): \(ContinuousClock.now - start)")
         #expect(frames.shape == [4, 3, 64, 64])
-        let node = Self.decodeNodeOutput(frames)
+        let node = AutoencoderKLTests.decodeNodeOutput(frames)
         let error = Parity.relativeError(node, reference: golden.values)
         // The frames are near-uniform grey (random weights): also measure against their spread.
         let spread = Self.standardDeviation(golden.values)
@@ -119,7 +120,7 @@ struct TemporalVAETests {
         // comparison resolves the temporal layers.
         var separate = vae
         separate.memoryBudget = AutoencoderKL.decodeMemory(height: 8, width: 8)
-        let unmixed = Self.decodeNodeOutput(separate.decode(latent, backend: backend))
+        let unmixed = AutoencoderKLTests.decodeNodeOutput(separate.decode(latent, backend: backend))
         let unmixedError = Parity.relativeError(unmixed, reference: golden.values)
         print("SVD VAE decode, frames one at a time: max|Δ|/max|ref| = \(unmixedError)")
         #expect(unmixedError > 10 * max(error, 1e-6))
@@ -175,66 +176,12 @@ struct TemporalVAETests {
     }
 
     /// `init_image.png` (8-bit RGB) as `SVD_img2vid_Conditioning` hands it to the VAE: `p/255`, then `2p − 1`,
-    /// channels first `[1, 3, H, W]`. The PNG is decoded by a few lines of standard-library Python.
+    /// channels first `[1, 3, H, W]`.
     static func initImage() throws -> Tensor {
-        let script = """
-            import sys, struct, zlib
-            data = open(sys.argv[1], 'rb').read()
-            pos, idat = 8, b''
-            while pos < len(data):
-                n, kind = struct.unpack('>I4s', data[pos:pos + 8])
-                body = data[pos + 8:pos + 8 + n]
-                if kind == b'IHDR':
-                    w, h, depth, color = struct.unpack('>IIBB', body[:10])
-                    assert depth == 8 and color == 2, (depth, color)
-                elif kind == b'IDAT':
-                    idat += body
-                pos += 12 + n
-            raw, bpp, stride, rows, prev = zlib.decompress(idat), 3, w * 3, [], bytearray(w * 3)
-            for y in range(h):
-                f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
-                for i in range(stride):
-                    a = line[i - bpp] if i >= bpp else 0
-                    b, c = prev[i], prev[i - bpp] if i >= bpp else 0
-                    if f == 1: line[i] = (line[i] + a) & 255
-                    elif f == 2: line[i] = (line[i] + b) & 255
-                    elif f == 3: line[i] = (line[i] + (a + b) // 2) & 255
-                    elif f == 4:
-                        p = a + b - c
-                        pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                        line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-                rows.append(line)
-                prev = line
-            print(w, h)
-            print(' '.join(str(v) for row in rows for v in row))
-            """
-        let output = try ModelFixtures.run(["python3", "-c", script, fixture("init_image.png")])
-        let lines = output.split(separator: "\n")
-        let size = lines[0].split(separator: " ").compactMap { Int($0) }
-        let bytes = lines[1].split(separator: " ").compactMap { UInt8($0) }
-        let (width, height) = (size[0], size[1])
-        #expect(bytes.count == width * height * 3)
-        var values = [Float](repeating: 0, count: bytes.count)
-        for p in 0..<(width * height) {
-            for c in 0..<3 { values[c * width * height + p] = Float(bytes[p * 3 + c]) / 255 * 2 - 1 }
-        }
-        return Tensor(shape: [1, 3, height, width], scalars: values)
+        let image = try CLIPVisionTests.loadPNG(fixture("init_image.png"))
+        return Tensor(shape: image.shape, scalars: image.scalars.map { $0 * 2 - 1 }).permuted([0, 3, 1, 2]).contiguous()
     }
 
-    /// What `VAEDecode` returns: `clamp((x + 1)/2, 0, 1)`, channels last.
-    static func decodeNodeOutput(_ image: Tensor) -> [Float] {
-        let (b, c, h, w) = (image.shape[0], image.shape[1], image.shape[2], image.shape[3])
-        let values = image.scalars
-        var out = [Float](repeating: 0, count: values.count)
-        for n in 0..<b {
-            for ch in 0..<c {
-                for p in 0..<(h * w) {
-                    out[(n * h * w + p) * c + ch] = min(max((values[(n * c + ch) * h * w + p] + 1) / 2, 0), 1)
-                }
-            }
-        }
-        return out
-    }
 
     static func maxAbs(_ values: [Float]) -> Float { values.reduce(0) { max($0, abs($1)) } }
 
