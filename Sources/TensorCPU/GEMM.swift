@@ -16,8 +16,7 @@ extension CPUEngine {
     ///
     /// `op(A)` is `m×k` (A stored `k×m` when `transA`), `op(B)` is `k×n` (B stored `n×k` when `transB`), C is `m×n`.
     /// Batch item `i` uses `a + i·strideA`, `b + i·strideB`, `c + i·strideC`; a stride of 0 broadcasts an operand.
-    /// `.automatic` uses OpenBLAS for a single product and one oneDNN matmul for a batch (faster than a loop of BLAS
-    /// calls on the shapes attention produces; measured by the `LOOM_BENCH` tests).
+    /// `.automatic` runs one oneDNN matmul (the whole batch at once) and falls back to OpenBLAS when oneDNN fails.
     ///
     /// - Parameters:
     ///   - lda, ldb, ldc: row strides (leading dimensions) of the stored matrices, in elements.
@@ -32,12 +31,12 @@ extension CPUEngine {
         precondition(lda >= max(1, transA ? m : k) && ldb >= max(1, transB ? k : n) && ldc >= max(1, n),
                      "sgemm: leading dimension too small")
         guard m > 0, n > 0, batch > 0 else { return }
-        var useDNNL = backend == .oneDNN
-        if backend == .automatic, batch > 1 {
-            // Measured on 2 Zen cores: one oneDNN matmul over the batch beats a loop of cblas_sgemm calls for
-            // attention-shaped batches (8×[1024×40]·[40×1024]: 94 vs 43 GFLOP/s; 12×[77×64]·[64×77]: 51 vs 43).
-            useDNNL = true
-        }
+        // oneDNN for everything it accepts. Its JIT kernels use AVX-512 where the CPU has it (Debian's OpenBLAS 0.3.21
+        // stops at AVX2: 2048² on 2 Zen 5 cores, 455 vs 234 GFLOP/s), one matmul covers a whole batch (attention's
+        // 8×[1024×40]·[40×1024]: 94 vs 43 GFLOP/s looping cblas_sgemm), and keeping every product on oneDNN's OpenMP
+        // pool leaves OpenBLAS's threads idle instead of competing with it for the cores (an SD1.x step at 256² on
+        // 2 cores: 1.3 s instead of 1.8 s with OpenBLAS for the unbatched products).
+        let useDNNL = backend != .openBLAS
         if useDNNL, k > 0 {
             do {
                 try dnnlMatmul(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,

@@ -13,6 +13,7 @@ struct Loom: AsyncParsableCommand {
     /// ComfyUI's command line has options Loom accepts but does not act on, and `--listen` with an
     /// optional value; both are normalised before ArgumentParser sees the arguments.
     static func main() async {
+        ThreadPolicy.applyBeforeStart()
         var arguments = Array(CommandLine.arguments.dropFirst())
         if arguments.first.map({ !["bench", "serve", "-h", "--help", "help"].contains($0) }) ?? true {
             arguments = ComfyArguments.normalise(arguments, notice: { say($0) })
