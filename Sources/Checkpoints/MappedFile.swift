@@ -57,6 +57,14 @@ public final class MappedFile: @unchecked Sendable {
         UnsafeRawBufferPointer(start: base, count: count)
     }
 
+    /// Drops this process's resident copy of the mapped pages (`madvise(MADV_DONTNEED)`): the file stays in the
+    /// page cache and any later read of these bytes faults the pages back in, so it is always safe. Call it once a
+    /// model's weights have been converted out of the mapping, so the process does not keep both copies resident.
+    public func releaseResidentPages() {
+        guard let base else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base), count, Int32(MADV_DONTNEED))
+    }
+
     private static func errnoText() -> String {
         let code = errno
         return "errno \(code): " + String(cString: strerror(code))

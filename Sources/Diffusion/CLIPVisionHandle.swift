@@ -49,7 +49,9 @@ public struct CLIPVisionHandle: Sendable {
         let file = self.file, prefix = self.prefix, configuration = self.configuration, cache = self.cache
         do {
             return try cache.value(for: cacheKey) {
-                let encoder = try CLIPVisionEncoder(checkpoint: try cache.mapping(file), prefix: prefix, configuration: configuration)
+                let mapping = try cache.mapping(file)
+                defer { mapping.mapping.releaseResidentPages() }
+                let encoder = try CLIPVisionEncoder(checkpoint: mapping, prefix: prefix, configuration: configuration)
                 return (encoder, encoder.residentBytes)
             }
         } catch let error as ModelLoadError {

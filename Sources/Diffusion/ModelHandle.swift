@@ -80,7 +80,10 @@ public struct ModelHandle: Sendable {
         let checkpoint = self.checkpoint, cache = self.cache, weightType = self.weightType
         do {
             return try cache.value(for: cacheKey) {
-                try make(try cache.mapping(checkpoint.file), weightType)
+                let file = try cache.mapping(checkpoint.file)
+                // The weights are copies now (converted to weightType): the mapped pages need not stay resident.
+                defer { file.mapping.releaseResidentPages() }
+                return try make(file, weightType)
             }
         } catch let error as ModelLoadError {
             throw error
@@ -131,6 +134,7 @@ public struct VAEHandle: Sendable {
         do {
             return try cache.value(for: cacheKey) {
                 let mapping = try cache.mapping(file)
+                defer { mapping.mapping.releaseResidentPages() }
                 let vae = try AutoencoderKL(checkpoint: mapping, configuration: configuration, prefix: prefix)
                 return (vae, vae.residentBytes)
             }

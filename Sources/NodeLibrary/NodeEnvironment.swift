@@ -23,6 +23,8 @@ public struct NodeEnvironment: Sendable {
     public var modelFolders: ModelFolderRegistry
     /// The CLIP tokenizer, loaded on first use and shared by every text-encode node.
     public var tokenizers: TokenizerProvider
+    /// The dtype the loaders hold diffusion-model weights in (`--bf16-unet`): float32 by default, as ComfyUI on a CPU.
+    public var unetWeightType: DType
 
     /// The default ``maxPixels``.
     public static let defaultMaxPixels = 1 << 28
@@ -36,8 +38,9 @@ public struct NodeEnvironment: Sendable {
     ///   - modelFolders: the model folder registry; the default layout of `directories` when nil.
     public init(directories: DataDirectories, disableMetadata: Bool = false, maxPixels: Int = NodeEnvironment.defaultMaxPixels,
                 backend: any Backend = ReferenceBackend(), models: ModelCache? = nil, modelFolders: ModelFolderRegistry? = nil,
-                tokenizers: TokenizerProvider? = nil) {
+                tokenizers: TokenizerProvider? = nil, unetWeightType: DType = .float32) {
         self.directories = directories
+        self.unetWeightType = unetWeightType
         self.disableMetadata = disableMetadata
         self.maxPixels = maxPixels
         self.backend = backend
@@ -50,6 +53,7 @@ public struct NodeEnvironment: Sendable {
     /// `POST /free`: drops every loaded model from ``models``.
     public func freeModels() {
         models.removeAll()
+        StorageBlockCache.shared.trim()
     }
 
     /// Throws before allocating a tensor of `width × height × batch` pixels over ``maxPixels``.

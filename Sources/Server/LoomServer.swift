@@ -45,7 +45,7 @@ public enum LoomServer {
         let models = ModelFolderRegistry(directories: configuration.directories)
         let environment = NodeEnvironment(directories: configuration.directories, disableMetadata: configuration.disableMetadata,
                                           backend: backend, models: ModelCache(budget: configuration.modelCacheBytes),
-                                          modelFolders: models)
+                                          modelFolders: models, unetWeightType: configuration.unetWeightType)
         let registry = registry ?? BuiltinNodes.registry(environment)
         let hub = WebSocketHub()
         let worker = JobWorker(store: store, executor: PromptExecutor(registry: registry), hub: hub, compute: ComputeThread(),

@@ -1,4 +1,5 @@
 import FolderPaths
+import TensorCore
 
 /// Everything the server needs to know from the command line, resolved by the executable.
 public struct ServerConfiguration: Sendable {
@@ -21,11 +22,15 @@ public struct ServerConfiguration: Sendable {
     public var maxAttempts: Int
     /// Bytes loaded models may hold between prompts (`--cache-ram GB`); 75% of RAM when nil.
     public var modelCacheBytes: Int?
+    /// The dtype diffusion-model weights are held and computed in: float32 (ComfyUI's CPU default, the parity mode)
+    /// or bfloat16 (`--bf16-unet`).
+    public var unetWeightType: DType
 
     public init(host: String = "127.0.0.1", port: Int = 8188, token: String? = nil, directories: DataDirectories,
                 maxUploadSize: Int = 100 * 1024 * 1024, multiUser: Bool = false, frontEndRoot: String? = nil,
                 disableMetadata: Bool = false, historyMaxCount: Int = 10000, historyMaxAgeSeconds: Int? = nil,
-                argv: [String] = [], maxAttempts: Int = 2, modelCacheBytes: Int? = nil) {
+                argv: [String] = [], maxAttempts: Int = 2, modelCacheBytes: Int? = nil,
+                unetWeightType: DType = .float32) {
         self.host = host
         self.port = port
         self.token = token
@@ -39,5 +44,6 @@ public struct ServerConfiguration: Sendable {
         self.argv = argv
         self.maxAttempts = maxAttempts
         self.modelCacheBytes = modelCacheBytes
+        self.unetWeightType = unetWeightType
     }
 }

@@ -1,3 +1,4 @@
+import TensorCore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -60,6 +61,34 @@ extension CPUEngine {
         qLayout: AttentionLayout? = nil, kLayout: AttentionLayout? = nil, vLayout: AttentionLayout? = nil,
         outLayout: AttentionLayout? = nil, mask: AttentionMask? = nil, scale: Float? = nil, scoreBudget: Int = 1 << 22
     ) throws {
+        try attention(q: UnsafeRawPointer(q), k: UnsafeRawPointer(k), v: UnsafeRawPointer(v), out: out, batch: batch,
+                      heads: heads, queryLength: queryLength, keyLength: keyLength, headDim: headDim, valueDim: valueDim,
+                      qLayout: qLayout, kLayout: kLayout, vLayout: vLayout, outLayout: outLayout, mask: mask,
+                      scale: scale, scoreBudget: scoreBudget, bfloat16: false)
+    }
+
+    /// ``attention(q:k:v:out:batch:heads:queryLength:keyLength:headDim:valueDim:qLayout:kLayout:vLayout:outLayout:mask:scale:scoreBudget:)``
+    /// on bfloat16 queries, keys and values (raw 16-bit patterns, same layouts): both products run as bfloat16 GEMMs
+    /// accumulating in float32, the scores and softmax stay float32, and the probabilities are rounded to bfloat16
+    /// for the second product, as PyTorch computes attention for a bfloat16 model. The output is float32.
+    public func attentionBFloat16(
+        q: UnsafeRawPointer, k: UnsafeRawPointer, v: UnsafeRawPointer, out: UnsafeMutablePointer<Float>,
+        batch: Int, heads: Int, queryLength: Int, keyLength: Int, headDim: Int, valueDim: Int? = nil,
+        qLayout: AttentionLayout? = nil, kLayout: AttentionLayout? = nil, vLayout: AttentionLayout? = nil,
+        outLayout: AttentionLayout? = nil, mask: AttentionMask? = nil, scale: Float? = nil, scoreBudget: Int = 1 << 22
+    ) throws {
+        try attention(q: q, k: k, v: v, out: out, batch: batch, heads: heads, queryLength: queryLength,
+                      keyLength: keyLength, headDim: headDim, valueDim: valueDim, qLayout: qLayout, kLayout: kLayout,
+                      vLayout: vLayout, outLayout: outLayout, mask: mask, scale: scale, scoreBudget: scoreBudget,
+                      bfloat16: true)
+    }
+
+    private func attention(
+        q: UnsafeRawPointer, k: UnsafeRawPointer, v: UnsafeRawPointer, out: UnsafeMutablePointer<Float>,
+        batch: Int, heads: Int, queryLength: Int, keyLength: Int, headDim: Int, valueDim: Int?,
+        qLayout: AttentionLayout?, kLayout: AttentionLayout?, vLayout: AttentionLayout?,
+        outLayout: AttentionLayout?, mask: AttentionMask?, scale: Float?, scoreBudget: Int, bfloat16: Bool
+    ) throws {
         let dv = valueDim ?? headDim
         guard batch > 0, heads > 0, queryLength > 0, keyLength > 0 else { return }
         let ql = qLayout ?? .contiguous(heads: heads, length: queryLength, dim: headDim)
@@ -67,18 +96,38 @@ extension CPUEngine {
         let vl = vLayout ?? .contiguous(heads: heads, length: keyLength, dim: dv)
         let ol = outLayout ?? .contiguous(heads: heads, length: queryLength, dim: dv)
         let alpha = scale ?? 1 / Float(headDim).squareRoot()
+        let element = bfloat16 ? 2 : 4
         let chunk = max(1, min(queryLength, scoreBudget / (heads * keyLength)))
-        let scores = UnsafeMutablePointer<Float>.allocate(capacity: heads * chunk * keyLength)
-        defer { scores.deallocate() }
+        let scoreCount = heads * chunk * keyLength
+        let cache = StorageBlockCache.shared
+        let scoreBytes = scoreCount * MemoryLayout<Float>.stride
+        let scores = cache.allocate(byteCount: scoreBytes).bindMemory(to: Float.self, capacity: scoreCount)
+        defer { cache.deallocate(UnsafeMutableRawPointer(scores), byteCount: scoreBytes) }
+        // bfloat16: the probabilities rounded for the second product.
+        let probabilityBytes = bfloat16 ? scoreCount * 2 : 0
+        let probabilities = bfloat16 ? cache.allocate(byteCount: probabilityBytes) : nil
+        defer { if let probabilities { cache.deallocate(probabilities, byteCount: probabilityBytes) } }
+        func product(m: Int, n: Int, k: Int, alpha: Float = 1, transB: Bool, a: UnsafeRawPointer, lda: Int,
+                     b: UnsafeRawPointer, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
+                     strideA: Int, strideB: Int, strideC: Int) throws {
+            if bfloat16 {
+                try gemmBFloat16(transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, c: c,
+                                 ldc: ldc, batch: heads, strideA: strideA, strideB: strideB, strideC: strideC)
+            } else {
+                sgemm(transB: transB, m: m, n: n, k: k, alpha: alpha, a: a.assumingMemoryBound(to: Float.self), lda: lda,
+                      b: b.assumingMemoryBound(to: Float.self), ldb: ldb, c: c, ldc: ldc, batch: heads,
+                      strideA: strideA, strideB: strideB, strideC: strideC)
+            }
+        }
         for b in 0..<batch {
             var start = 0
             while start < queryLength {
                 let rows = min(chunk, queryLength - start)
                 let headScores = rows * keyLength
-                sgemm(transB: true, m: rows, n: keyLength, k: headDim, alpha: alpha,
-                      a: q + b * ql.batchStride + start * ql.rowStride, lda: ql.rowStride,
-                      b: k + b * kl.batchStride, ldb: kl.rowStride, c: scores, ldc: keyLength,
-                      batch: heads, strideA: ql.headStride, strideB: kl.headStride, strideC: headScores)
+                try product(m: rows, n: keyLength, k: headDim, alpha: alpha, transB: true,
+                            a: q + (b * ql.batchStride + start * ql.rowStride) * element, lda: ql.rowStride,
+                            b: k + b * kl.batchStride * element, ldb: kl.rowStride, c: scores, ldc: keyLength,
+                            strideA: ql.headStride, strideB: kl.headStride, strideC: headScores)
                 if let mask {
                     parallelFor(heads * rows, grain: max(1, 16384 / keyLength)) { range in
                         for item in range {
@@ -90,10 +139,15 @@ extension CPUEngine {
                     }
                 }
                 try softmax(x: scores, y: scores, rows: heads * rows, dim: keyLength)
-                sgemm(m: rows, n: dv, k: keyLength, a: scores, lda: keyLength,
-                      b: v + b * vl.batchStride, ldb: vl.rowStride,
-                      c: out + b * ol.batchStride + start * ol.rowStride, ldc: ol.rowStride,
-                      batch: heads, strideA: headScores, strideB: vl.headStride, strideC: ol.headStride)
+                var weights = UnsafeRawPointer(scores)
+                if let probabilities {
+                    narrowToBFloat16(scores, probabilities, count: heads * headScores)
+                    weights = UnsafeRawPointer(probabilities)
+                }
+                try product(m: rows, n: dv, k: keyLength, transB: false, a: weights, lda: keyLength,
+                            b: v + b * vl.batchStride * element, ldb: vl.rowStride,
+                            c: out + b * ol.batchStride + start * ol.rowStride, ldc: ol.rowStride,
+                            strideA: headScores, strideB: vl.headStride, strideC: ol.headStride)
                 start += rows
             }
         }

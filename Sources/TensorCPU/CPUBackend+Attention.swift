@@ -17,9 +17,14 @@ extension CPUBackend {
             return reference.attention(query: query, key: key, value: value, mask: mask, scale: scale)
         }
 
-        /// `t` as a float32 `[B, H, L, D]` view whose last dimension is unit-strided and whose row stride suits GEMM.
+        // bfloat16 queries, keys and values (a bfloat16 model's projections) run the bfloat16 kernel.
+        let bfloat16 = query.dtype == .bfloat16 && key.dtype == .bfloat16 && value.dtype == .bfloat16
+
+        /// `t` as a `[B, H, L, D]` view (float32, or bfloat16 for the bfloat16 kernel) whose last dimension is
+        /// unit-strided and whose row stride suits GEMM.
         func operand(_ t: Tensor) -> (Tensor, AttentionLayout) {
-            var t = Self.float32(Self.fourDimensional(t))
+            var t = Self.fourDimensional(t)
+            if !bfloat16 { t = Self.float32(t) }
             let length = t.shape[2], width = t.shape[3]
             if !(width == 1 || t.strides[3] == 1) || (length > 1 && t.strides[2] < width) { t = t.contiguous() }
             let rowStride = length == 1 ? max(t.strides[2], width) : t.strides[2]
@@ -33,17 +38,24 @@ extension CPUBackend {
             m = expanded
         }
         let (batch, heads) = (q.shape[0], q.shape[1])
-        let out = Tensor(zeros: [batch, heads, lq, dv])
+        let out = Tensor(uninitialized: [batch, heads, lq, dv])
         let succeeded: Bool = withExtendedLifetime((q, k, v, m, out)) {
             let attentionMask = m.map {
                 AttentionMask(values: Self.pointer($0), batchStride: $0.strides[0], headStride: $0.strides[1],
                               rowStride: $0.strides[2])
             }
             do {
-                try engine.attention(q: Self.pointer(q), k: Self.pointer(k), v: Self.pointer(v), out: Self.pointer(out),
-                                     batch: batch, heads: heads, queryLength: lq, keyLength: lk, headDim: d,
-                                     valueDim: dv, qLayout: ql, kLayout: kl, vLayout: vl, mask: attentionMask,
-                                     scale: scale)
+                if bfloat16 {
+                    try engine.attentionBFloat16(q: q.baseAddress, k: k.baseAddress, v: v.baseAddress,
+                                                 out: Self.pointer(out), batch: batch, heads: heads, queryLength: lq,
+                                                 keyLength: lk, headDim: d, valueDim: dv, qLayout: ql, kLayout: kl,
+                                                 vLayout: vl, mask: attentionMask, scale: scale)
+                } else {
+                    try engine.attention(q: Self.pointer(q), k: Self.pointer(k), v: Self.pointer(v), out: Self.pointer(out),
+                                         batch: batch, heads: heads, queryLength: lq, keyLength: lk, headDim: d,
+                                         valueDim: dv, qLayout: ql, kLayout: kl, vLayout: vl, mask: attentionMask,
+                                         scale: scale)
+                }
                 return true
             } catch {
                 return false

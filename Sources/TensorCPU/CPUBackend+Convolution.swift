@@ -25,8 +25,23 @@ extension CPUBackend {
         }
         precondition(weight.shape == parameters.weightShape && bias.map { $0.shape == [weight.shape[0]] } ?? true,
                      "convolution: input \(x.shape), weight \(weight.shape), bias \(bias?.shape ?? []), groups \(groups)")
+        let out = Tensor(uninitialized: parameters.outputShape)
+        if weight.dtype == .bfloat16 {
+            // A bfloat16 model: input rounded to bfloat16, float32 accumulation and output.
+            let input = bfloat16(x), w = weight.contiguous(), b = bias.map(Self.dense)
+            let succeeded: Bool = withExtendedLifetime((input, w, b, out)) {
+                do {
+                    try engine.convolutionBFloat16(parameters, input: input.baseAddress, weight: w.baseAddress,
+                                                   bias: b.map { UnsafePointer(Self.pointer($0)) },
+                                                   output: Self.pointer(out))
+                    return true
+                } catch {
+                    return false
+                }
+            }
+            if succeeded { return out }
+        }
         let input = Self.dense(x), w = Self.dense(weight), b = bias.map(Self.dense)
-        let out = Tensor(zeros: parameters.outputShape)
         let succeeded: Bool = withExtendedLifetime((input, w, b, out)) {
             do {
                 try engine.convolution(parameters, input: Self.pointer(input), weight: Self.pointer(w),
@@ -50,7 +65,7 @@ extension CPUBackend {
         precondition(weight.map { $0.count == channels } ?? true && bias.map { $0.count == channels } ?? true,
                      "groupNorm: weight \(weight?.shape ?? []), bias \(bias?.shape ?? []) for \(x.shape)")
         let input = Self.dense(x), gamma = weight.map(Self.dense), beta = bias.map(Self.dense)
-        let out = Tensor(zeros: x.shape)
+        let out = Tensor(uninitialized: x.shape)
         withExtendedLifetime((input, gamma, beta, out)) {
             engine.groupNorm(x: Self.pointer(input), y: Self.pointer(out), batch: x.shape[0], channels: channels,
                              spatial: x.shape[2...].reduce(1, *), groups: groups, eps: epsilon,
@@ -67,7 +82,7 @@ extension CPUBackend {
         precondition(weight.map { $0.count == dim } ?? true && bias.map { $0.count == dim } ?? true,
                      "layerNorm: weight \(weight?.shape ?? []), bias \(bias?.shape ?? []) for \(x.shape)")
         let input = Self.dense(x), gamma = weight.map(Self.dense), beta = bias.map(Self.dense)
-        let out = Tensor(zeros: x.shape)
+        let out = Tensor(uninitialized: x.shape)
         guard dim > 0 else { return out }
         withExtendedLifetime((input, gamma, beta, out)) {
             engine.layerNorm(x: Self.pointer(input), y: Self.pointer(out), rows: x.count / dim, dim: dim, eps: epsilon,
@@ -83,7 +98,7 @@ extension CPUBackend {
         precondition(x.rank >= 1, "softmax: scalar input")
         let dim = x.shape[x.rank - 1]
         let input = Self.dense(x)
-        let out = Tensor(zeros: x.shape)
+        let out = Tensor(uninitialized: x.shape)
         guard dim > 0, x.count > 0 else { return out }
         let succeeded: Bool = withExtendedLifetime((input, out)) {
             do {

@@ -9,7 +9,7 @@ extension CPUBackend {
     /// over libm. Falls back to ``ReferenceBackend`` when oneDNN fails.
     public func unary(_ op: UnaryOp, _ x: Tensor) -> Tensor {
         let input = Self.dense(x)
-        let out = Tensor(zeros: x.shape)
+        let out = Tensor(uninitialized: x.shape)
         let count = out.count
         guard count > 0 else { return out }
         let activation: Activation? =
@@ -51,7 +51,7 @@ extension CPUBackend {
             preconditionFailure("binary \(op): shapes \(a.shape) and \(b.shape) do not broadcast")
         }
         let x = Self.float32(a), y = Self.float32(b)
-        let out = Tensor(zeros: shape)
+        let out = Tensor(uninitialized: shape)
         guard out.count > 0 else { return out }
         let kernelOp: TensorCPU.BinaryOp? =
             switch op {
@@ -95,7 +95,7 @@ extension CPUBackend {
     /// `x · scale + shift` with a SIMD loop.
     public func affine(_ x: Tensor, scale: Float, shift: Float) -> Tensor {
         let input = Self.dense(x)
-        let out = Tensor(zeros: x.shape)
+        let out = Tensor(uninitialized: x.shape)
         let count = out.count
         withExtendedLifetime((input, out)) {
             let p = UnsafePointer(Self.pointer(input)), q = Self.pointer(out)
@@ -119,7 +119,7 @@ extension CPUBackend {
         let inH = x.shape[x.rank - 2], inW = x.shape[x.rank - 1]
         precondition(inH >= 1 && inW >= 1, "interpolate: empty input \(x.shape)")
         let input = Self.dense(x)
-        let out = Tensor(zeros: Array(x.shape.dropLast(2)) + [size.height, size.width])
+        let out = Tensor(uninitialized: Array(x.shape.dropLast(2)) + [size.height, size.width])
         withExtendedLifetime((input, out)) {
             engine.interpolate(kernelMode, x: Self.pointer(input), y: Self.pointer(out), planes: x.count / (inH * inW),
                                inHeight: inH, inWidth: inW, outHeight: size.height, outWidth: size.width)

@@ -19,7 +19,7 @@ extension CPUBackend {
         var shape = batch
         if a.rank > 1 { shape.append(m) }
         if b.rank > 1 { shape.append(n) }
-        let out = Tensor(zeros: shape)
+        let out = k > 0 ? Tensor(uninitialized: shape) : Tensor(zeros: shape)
         let count = batch.reduce(1, *)
         guard count > 0, m > 0, n > 0, k > 0 else { return out }
 
@@ -65,8 +65,12 @@ extension CPUBackend {
         let inFeatures = weight.shape[1], outFeatures = weight.shape[0]
         if let bias { precondition(bias.shape == [outFeatures], "linear: bias \(bias.shape) for weight \(weight.shape)") }
         let rows = x.shape.dropLast().reduce(1, *)
-        let out = Tensor(zeros: Array(x.shape.dropLast()) + [outFeatures])
+        let outShape = Array(x.shape.dropLast()) + [outFeatures]
+        let out = inFeatures > 0 || bias != nil ? Tensor(uninitialized: outShape) : Tensor(zeros: outShape)
         guard rows > 0, outFeatures > 0 else { return out }
+        if weight.dtype == .bfloat16, inFeatures > 0, let y = linearBFloat16(x, weight: weight, bias: bias, out: out) {
+            return y
+        }
         var xs = Self.float32(x)
         let lead = Array(xs.shape.dropLast())
         if Self.singleStride(lead, Array(xs.strides.dropLast())) == nil { xs = xs.contiguous() }
@@ -86,6 +90,42 @@ extension CPUBackend {
             engine.sgemm(transA: aLayout.transposed, transB: wLayout.transposed, m: rows, n: outFeatures, k: inFeatures,
                          a: Self.pointer(a), lda: aLayout.leading, b: Self.pointer(w), ldb: wLayout.leading,
                          beta: b == nil ? 0 : 1, c: y, ldc: outFeatures)
+        }
+        return out
+    }
+
+    /// `linear` with bfloat16 weights: the input rounded to bfloat16 and one bfloat16 GEMM accumulating in float32
+    /// (what PyTorch does for a bfloat16 model), or `nil` when oneDNN rejects it.
+    func linearBFloat16(_ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor) -> Tensor? {
+        let inFeatures = weight.shape[1], outFeatures = weight.shape[0]
+        let rows = x.count / inFeatures
+        let input = bfloat16(x), w = weight.contiguous()
+        let b = bias.map(Self.dense)
+        let succeeded: Bool = withExtendedLifetime((input, w, b, out)) {
+            let y = Self.pointer(out)
+            if let b {
+                let pb = Self.pointer(b)
+                for row in 0..<rows { (y + row * outFeatures).update(from: pb, count: outFeatures) }
+            }
+            do {
+                try engine.gemmBFloat16(transB: true, m: rows, n: outFeatures, k: inFeatures, a: input.baseAddress,
+                                        lda: inFeatures, b: w.baseAddress, ldb: inFeatures, beta: b == nil ? 0 : 1,
+                                        c: y, ldc: outFeatures)
+                return true
+            } catch {
+                return false
+            }
+        }
+        return succeeded ? out : nil
+    }
+
+    /// `t` as a dense bfloat16 tensor (float32 values rounded to nearest even on the engine's threads).
+    func bfloat16(_ t: Tensor) -> Tensor {
+        if t.dtype == .bfloat16 { return t.contiguous() }
+        let source = Self.dense(t)
+        let out = Tensor(uninitialized: t.shape, dtype: .bfloat16)
+        withExtendedLifetime((source, out)) {
+            engine.narrowToBFloat16(Self.pointer(source), out.baseAddress, count: out.count)
         }
         return out
     }

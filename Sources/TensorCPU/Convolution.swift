@@ -74,18 +74,36 @@ extension CPUEngine {
         _ parameters: ConvolutionParameters, input: UnsafePointer<Float>, weight: UnsafePointer<Float>,
         bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>
     ) throws {
+        try dnnlConvolution(parameters, input: UnsafeRawPointer(input), weight: UnsafeRawPointer(weight), bias: bias,
+                            output: output, inputType: dnnl_f32)
+    }
+
+    /// ``convolution(_:input:weight:bias:output:)`` on bfloat16 input and weights (raw 16-bit patterns, same layouts),
+    /// with a float32 bias and a float32 output.
+    public func convolutionBFloat16(
+        _ parameters: ConvolutionParameters, input: UnsafeRawPointer, weight: UnsafeRawPointer,
+        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>
+    ) throws {
+        try dnnlConvolution(parameters, input: input, weight: weight, bias: bias, output: output, inputType: dnnl_bf16)
+    }
+
+    func dnnlConvolution(
+        _ parameters: ConvolutionParameters, input: UnsafeRawPointer, weight: UnsafeRawPointer,
+        bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>, inputType: dnnl_data_type_t
+    ) throws {
         try parameters.validate()
         let p = parameters
         let spatial = p.inputSize.count
         let g = p.groups
         let weightDims = g == 1 ? p.weightShape : [g, p.outChannels / g, p.inChannels / g] + p.kernelSize
-        let srcMD = try memoryDescriptor(p.inputShape, strides: denseStrides(p.inputShape))
-        let weightMD = try memoryDescriptor(weightDims, strides: denseStrides(weightDims))
+        let srcMD = try memoryDescriptor(p.inputShape, strides: denseStrides(p.inputShape), type: inputType)
+        let weightMD = try memoryDescriptor(weightDims, strides: denseStrides(weightDims), type: inputType)
         let dstMD = try memoryDescriptor(p.outputShape, strides: denseStrides(p.outputShape))
         let biasMD = try memoryDescriptor([p.outChannels], strides: [1])
         var ints = [p.batch, p.inChannels, p.outChannels, g, bias == nil ? 0 : 1]
         ints += p.inputSize + p.kernelSize + p.stride + p.paddingBegin + p.paddingEnd + p.dilation
-        try runDNNL(PrimitiveKey(kind: "conv\(spatial)d", ints: ints)) { engine in
+        let kind = "conv\(spatial)d" + (inputType == dnnl_f32 ? "" : "_bf16")
+        try runDNNL(PrimitiveKey(kind: kind, ints: ints)) { engine in
             var op = dnnl_convolution_desc_t()
             var (srcMD, weightMD, dstMD, biasMD) = (srcMD, weightMD, dstMD, biasMD)
             let strides = p.stride.map(Int64.init)
@@ -103,7 +121,7 @@ extension CPUEngine {
             return try primitiveDescriptor(&op, engine: engine, "convolution pd")
         } args: { _ in
             var args: [(Int32, dnnl_memory_desc_t, UnsafeRawPointer)] = [
-                (DNNL_ARG_SRC, srcMD, UnsafeRawPointer(input)), (DNNL_ARG_WEIGHTS, weightMD, UnsafeRawPointer(weight)),
+                (DNNL_ARG_SRC, srcMD, input), (DNNL_ARG_WEIGHTS, weightMD, weight),
                 (DNNL_ARG_DST, dstMD, UnsafeRawPointer(output)),
             ]
             if let bias { args.append((DNNL_ARG_BIAS, biasMD, UnsafeRawPointer(bias))) }

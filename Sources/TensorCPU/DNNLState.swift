@@ -120,11 +120,11 @@ func queryMemoryDescriptor(_ primitive: DNNLHandle, _ query: dnnl_query_t) -> dn
 }
 
 /// A plain memory descriptor with explicit strides (in elements).
-func memoryDescriptor(_ dims: [Int], strides: [Int]) throws -> dnnl_memory_desc_t {
+func memoryDescriptor(_ dims: [Int], strides: [Int], type: dnnl_data_type_t = dnnl_f32) throws -> dnnl_memory_desc_t {
     var descriptor = dnnl_memory_desc_t()
     try check(
         dnnl_memory_desc_init_by_strides(
-            &descriptor, Int32(dims.count), dims.map(Int64.init), dnnl_f32, strides.map(Int64.init)),
+            &descriptor, Int32(dims.count), dims.map(Int64.init), type, strides.map(Int64.init)),
         "dnnl_memory_desc_init_by_strides(\(dims), \(strides))")
     return descriptor
 }

@@ -1,3 +1,4 @@
+import TensorCore
 import CBLAS
 import CDNNL
 
@@ -81,19 +82,23 @@ extension CPUEngine {
     /// The oneDNN matmul path of ``sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:batch:strideA:strideB:strideC:backend:)``.
     func dnnlMatmul(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, beta: Float,
-        c: UnsafeMutablePointer<Float>, ldc: Int, batch: Int, strideA: Int, strideB: Int, strideC: Int
+        a: UnsafeRawPointer, lda: Int, b: UnsafeRawPointer, ldb: Int, beta: Float,
+        c: UnsafeMutablePointer<Float>, ldc: Int, batch: Int, strideA: Int, strideB: Int, strideC: Int,
+        inputType: dnnl_data_type_t = dnnl_f32
     ) throws {
-        // A zero batch stride (broadcast) becomes a batch dimension of 1, which oneDNN broadcasts.
-        let batchA = strideA == 0 ? 1 : batch
-        let batchB = strideB == 0 ? 1 : batch
-        let aDims = [batchA, m, k], aStrides = [max(strideA, 1), transA ? 1 : lda, transA ? lda : 1]
-        let bDims = [batchB, k, n], bStrides = [max(strideB, 1), transB ? 1 : ldb, transB ? ldb : 1]
-        let cDims = [batch, m, n], cStrides = [strideC, ldc, 1]
-        let key = PrimitiveKey(kind: "matmul", ints: aDims + aStrides + bDims + bStrides + cDims + cStrides,
-                               floats: [alpha, beta])
-        let aMD = try memoryDescriptor(aDims, strides: aStrides)
-        let bMD = try memoryDescriptor(bDims, strides: bStrides)
+        // A zero batch stride (broadcast) becomes a batch dimension of 1, which oneDNN broadcasts. A batch dimension
+        // of 1 gets the stride of a dense batch: oneDNN 2.6 only takes its brgemm kernels (about twice as fast as its
+        // gemm:jit fallback) for layouts it recognises as plain, and a unit dimension with stride 1 is not one.
+        let batchA = strideA == 0 || batch == 1 ? 1 : batch
+        let batchB = strideB == 0 || batch == 1 ? 1 : batch
+        let aRows = transA ? k : m, bRows = transB ? n : k
+        let aDims = [batchA, m, k], aStrides = [batchA == 1 ? aRows * lda : strideA, transA ? 1 : lda, transA ? lda : 1]
+        let bDims = [batchB, k, n], bStrides = [batchB == 1 ? bRows * ldb : strideB, transB ? 1 : ldb, transB ? ldb : 1]
+        let cDims = [batch, m, n], cStrides = [batch == 1 ? m * ldc : strideC, ldc, 1]
+        let key = PrimitiveKey(kind: inputType == dnnl_f32 ? "matmul" : "matmul_bf16",
+                               ints: aDims + aStrides + bDims + bStrides + cDims + cStrides, floats: [alpha, beta])
+        let aMD = try memoryDescriptor(aDims, strides: aStrides, type: inputType)
+        let bMD = try memoryDescriptor(bDims, strides: bStrides, type: inputType)
         let cMD = try memoryDescriptor(cDims, strides: cStrides)
         try runDNNL(key) { engine in
             var op = dnnl_matmul_desc_t()
@@ -115,8 +120,44 @@ extension CPUEngine {
             }
             return try primitiveDescriptor(&op, engine: engine, attr: attr, "matmul pd")
         } args: { _ in
-            [(DNNL_ARG_SRC, aMD, UnsafeRawPointer(a)), (DNNL_ARG_WEIGHTS, bMD, UnsafeRawPointer(b)),
-             (DNNL_ARG_DST, cMD, UnsafeRawPointer(c))]
+            [(DNNL_ARG_SRC, aMD, a), (DNNL_ARG_WEIGHTS, bMD, b), (DNNL_ARG_DST, cMD, UnsafeRawPointer(c))]
+        }
+    }
+
+    /// GEMM with the contract of ``sgemm(transA:transB:m:n:k:alpha:a:lda:b:ldb:beta:c:ldc:batch:strideA:strideB:strideC:backend:)``
+    /// on bfloat16 operands, accumulating and writing float32 (oneDNN's `avx512_core_bf16` kernels where the CPU
+    /// has them, an emulation where it does not).
+    ///
+    /// - Parameters:
+    ///   - a, b: bfloat16 elements (raw 16-bit patterns), laid out as in `sgemm`.
+    /// - Throws: ``KernelError`` when oneDNN rejects the configuration.
+    public func gemmBFloat16(
+        transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: UnsafeRawPointer, lda: Int, b: UnsafeRawPointer, ldb: Int, beta: Float = 0,
+        c: UnsafeMutablePointer<Float>, ldc: Int, batch: Int = 1, strideA: Int = 0, strideB: Int = 0, strideC: Int = 0
+    ) throws {
+        precondition(m >= 0 && n >= 0 && k >= 0 && batch >= 0, "gemmBFloat16: negative size")
+        guard m > 0, n > 0, batch > 0 else { return }
+        guard k > 0 else {
+            // Nothing to accumulate: C = beta · C.
+            for item in 0..<batch {
+                for row in 0..<m {
+                    let r = c + item * strideC + row * ldc
+                    for j in 0..<n { r[j] = beta == 0 ? 0 : beta * r[j] }
+                }
+            }
+            return
+        }
+        try dnnlMatmul(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                       beta: beta, c: c, ldc: ldc, batch: batch, strideA: strideA, strideB: strideB, strideC: strideC,
+                       inputType: dnnl_bf16)
+    }
+
+    /// Rounds `count` float32 values to bfloat16 (round to nearest even, NaN kept), on the engine's threads.
+    public func narrowToBFloat16(_ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer, count: Int) {
+        let out = y.assumingMemoryBound(to: UInt16.self)
+        parallelFor(count, grain: 1 << 16) { range in
+            BFloat16Rounding.narrow(x + range.lowerBound, out + range.lowerBound, range.count)
         }
     }
 }

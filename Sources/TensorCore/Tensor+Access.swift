@@ -40,13 +40,15 @@ extension Tensor {
     public func contiguous(as target: DType? = nil, forceCopy: Bool = false) -> Tensor {
         let target = target ?? dtype
         if target == dtype && isContiguous && !forceCopy { return self }
-        let out = Tensor(zeros: shape, dtype: target)
+        let out = Tensor(uninitialized: shape, dtype: target)
         let n = count
         guard n > 0 else { return out }
         let dst = out.baseAddress
         if isContiguous, target == .float32, dtype == .float16 || dtype == .bfloat16 {
             // The hot case (half-precision weights widened at use): one tight loop the compiler vectorises.
             ElementConversion.widen(baseAddress, dtype, into: dst.assumingMemoryBound(to: Float.self), count: n)
+        } else if isContiguous, dtype == .float32, target == .bfloat16 {
+            BFloat16Rounding.narrow(baseAddress.assumingMemoryBound(to: Float.self), dst.assumingMemoryBound(to: UInt16.self), n)
         } else if target == dtype {
             let size = dtype.byteSize
             var i = 0
@@ -167,9 +169,6 @@ enum ElementConversion {
     /// float32 → bfloat16 bits, rounding to nearest even (NaN stays NaN).
     @inline(__always)
     static func bfloat16Bits(_ value: Float) -> UInt16 {
-        let bits = value.bitPattern
-        if value.isNaN { return UInt16(truncatingIfNeeded: (bits >> 16) | 0x40) }
-        let rounding: UInt32 = 0x7FFF + ((bits >> 16) & 1)
-        return UInt16(truncatingIfNeeded: (bits &+ rounding) >> 16)
+        BFloat16Rounding.bits(value)
     }
 }

@@ -91,7 +91,7 @@ extension Tensor {
             for i in 0..<t.rank where i != d { precondition(t.shape[i] == first.shape[i], "shape mismatch \(t.shape) vs \(first.shape)") }
             outShape[d] += t.shape[d]
         }
-        let out = Tensor(zeros: outShape, dtype: first.dtype)
+        let out = Tensor(uninitialized: outShape, dtype: first.dtype)
         let size = first.dtype.byteSize
         let outer = outShape[..<d].reduce(1, *)
         let rowBytes = outShape[d...].reduce(1, *) * size

@@ -40,6 +40,12 @@ public struct Tensor: Sendable {
         self.init(storage: TensorStorage(byteCount: count * dtype.byteSize), dtype: dtype, shape: shape)
     }
 
+    /// A contiguous tensor with unspecified contents, for a kernel's output that writes every element.
+    public init(uninitialized shape: [Int], dtype: DType = .float32) {
+        let count = Tensor.elementCount(shape)
+        self.init(storage: TensorStorage(uninitializedByteCount: count * dtype.byteSize), dtype: dtype, shape: shape)
+    }
+
     /// A contiguous float32 tensor; `scalars.count` must equal the product of `shape`.
     public init(shape: [Int], scalars: [Float]) {
         precondition(Tensor.elementCount(shape) == scalars.count, "shape \(shape) does not match \(scalars.count) scalars")

@@ -1,5 +1,5 @@
-/// A block of raw bytes shared by tensors and their views: either allocated here (64-byte aligned,
-/// zero-filled) or borrowed from something that owns the memory, such as a memory-mapped
+/// A block of raw bytes shared by tensors and their views: either allocated here (64-byte aligned, through
+/// ``StorageBlockCache/shared``) or borrowed from something that owns the memory, such as a memory-mapped
 /// checkpoint, which it keeps alive.
 ///
 /// Safety (`@unchecked Sendable`): the pointer and size never change. Bytes are written only through
@@ -14,11 +14,16 @@ public final class TensorStorage: @unchecked Sendable {
     private let owner: AnyObject?
 
     /// Allocates `byteCount` zeroed bytes.
-    public init(byteCount: Int) {
+    public convenience init(byteCount: Int) {
+        self.init(uninitializedByteCount: byteCount)
+        pointer.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 1))
+    }
+
+    /// Allocates `byteCount` bytes with unspecified contents, for a result whose every byte is about to be written.
+    public init(uninitializedByteCount byteCount: Int) {
         precondition(byteCount >= 0, "negative storage size")
         self.byteCount = byteCount
-        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
-        pointer.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 1))
+        pointer = StorageBlockCache.shared.allocate(byteCount: byteCount)
         isReadOnly = false
         owner = nil
     }
@@ -32,6 +37,6 @@ public final class TensorStorage: @unchecked Sendable {
     }
 
     deinit {
-        if owner == nil { pointer.deallocate() }
+        if owner == nil { StorageBlockCache.shared.deallocate(pointer, byteCount: byteCount) }
     }
 }

@@ -75,9 +75,11 @@ public struct MultiHeadAttention: Module {
     ///   - mask: additive, broadcastable to `[B, heads, L, Lc]` (e.g. ``causalMask(length:)``).
     public func callAsFunction(_ x: Tensor, context: Tensor? = nil, mask: Tensor? = nil, backend: some Backend) -> Tensor {
         let source = context ?? x
-        let q = splitHeads(query(x, backend: backend))
-        let k = splitHeads(key(source, backend: backend))
-        let v = splitHeads(value(source, backend: backend))
+        // A bfloat16 model computes attention in bfloat16 too (float32 accumulation), as PyTorch does.
+        let type: DType = query.weight.dtype == .bfloat16 ? .bfloat16 : .float32
+        let q = splitHeads(query(x, backend: backend).converted(to: type))
+        let k = splitHeads(key(source, backend: backend).converted(to: type))
+        let v = splitHeads(value(source, backend: backend).converted(to: type))
         let attended = backend.attention(query: q, key: k, value: v, mask: mask, scale: nil)  // [B, H, L, D]
         let merged = backend.contiguous(attended.permuted([0, 2, 1, 3]))                     // [B, L, H, D]
         let shape = merged.shape

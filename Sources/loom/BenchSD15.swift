@@ -36,6 +36,7 @@ struct BenchSD15: AsyncParsableCommand {
         guard case .sd1(let config) = try ModelDetection.detect(file) else { throw ValidationError("not an SD1.x checkpoint") }
         let opened = Date()
         let unet = try SD1UNet(checkpoint: file, configuration: config.unet, weightType: weightType)
+        file.mapping.releaseResidentPages()  // as the server's model cache does after a load
         let unetLoaded = Date()
         let clip = try CLIPTextEncoder(checkpoint: file, configuration: CLIPTextEncoderConfiguration(sd1: config))
             .converted(to: .float32)
@@ -77,6 +78,7 @@ struct BenchSD15: AsyncParsableCommand {
                      stepTimes.map { String(format: "%.3f", $0) }.joined(separator: ", "), perStep))
         if !noDecode {
             let vae = try AutoencoderKL(checkpoint: file, configuration: config.vae)
+            file.mapping.releaseResidentPages()
             let decodeStart = Date()
             let image = vae.decode(samples, backend: backend)
             let decodeTime = Date().timeIntervalSince(decodeStart)

@@ -44,6 +44,7 @@ struct BenchSVD: AsyncParsableCommand {
                                     prefix: SVDCheckpointConfiguration.Component.vae.prefix)
         let tower = try CLIPVisionEncoder(checkpoint: file, prefix: SVDCheckpointConfiguration.Component.clipVision.prefix,
                                           configuration: config.clipVision)
+        file.mapping.releaseResidentPages()  // as the server's model cache does after a load
         let loaded = Date()
 
         // A smooth synthetic init image, conditioned as SVD_img2vid_Conditioning does.

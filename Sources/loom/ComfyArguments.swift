@@ -5,7 +5,7 @@ enum ComfyArguments {
         "--listen", "--port", "--data-dir", "--base-directory", "--output-directory", "--input-directory",
         "--temp-directory", "--user-directory", "--models-directory", "--multi-user", "--front-end-root",
         "--max-upload-size", "--cpu", "--disable-metadata", "--token", "--no-auth", "--history-max-items",
-        "--history-max-age", "--log-level", "--max-attempts", "--cache-ram", "--queue-service", "--help", "-h",
+        "--history-max-age", "--log-level", "--bf16-unet", "--fp32-unet", "--max-attempts", "--cache-ram", "--queue-service", "--help", "-h",
     ]
 
     /// - `--listen` without an address means every IPv4 address (ComfyUI: `0.0.0.0,::`).

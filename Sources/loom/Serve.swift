@@ -7,6 +7,7 @@ import Logging
 import Server
 import ServiceLifecycle
 import TensorCPU
+import TensorCore
 
 /// Runs the server with an in-process worker (the standard edition).
 struct Serve: AsyncParsableCommand {
@@ -26,6 +27,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("front-end-root"), help: "Serve this web frontend build (default: LOOM_FRONTEND_ROOT, else the one scripts/setup.sh installs).") var frontEndRoot: String?
     @Option(name: .customLong("max-upload-size"), help: "Largest request body in MB.") var maxUploadSize: Double = 100
     @Flag(help: "Run on the CPU (the only device this build uses).") var cpu = false
+    @Flag(name: .customLong("bf16-unet"), help: "Hold and run diffusion models (UNet) in bfloat16: faster, not bit-comparable with ComfyUI's float32 CPU output.")
+    var bf16UNet = false
+    @Flag(name: .customLong("fp32-unet"), help: "Hold and run diffusion models in float32 (the default).") var fp32UNet = false
     @Flag(name: .customLong("disable-metadata"), help: "Do not embed the prompt and workflow in saved files.")
     var disableMetadata = false
     @Option(help: "API token (also LOOM_TOKEN, or the auth_token file in the data directory).") var token: String?
@@ -65,7 +69,7 @@ struct Serve: AsyncParsableCommand {
             frontEndRoot: frontEndRoot.map(Self.absolute) ?? FrontendLocator().webRoot(),
             disableMetadata: disableMetadata, historyMaxCount: historyMaxItems,
             historyMaxAgeSeconds: historyMaxAge.map { Int($0 * 3600) }, argv: CommandLine.arguments, maxAttempts: maxAttempts,
-            modelCacheBytes: cacheRAM.map { Int($0 * 1_073_741_824) })
+            modelCacheBytes: cacheRAM.map { Int($0 * 1_073_741_824) }, unetWeightType: bf16UNet && !fp32UNet ? .bfloat16 : .float32)
         var declarations = try queueService.map { text in
             do { return try QueueServiceDeclaration.parse(text) } catch let error as QueueServiceError {
                 throw ValidationError("--queue-service \(text): \(error.description)")

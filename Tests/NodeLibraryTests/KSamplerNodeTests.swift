@@ -77,6 +77,20 @@ import Workflow
 
     // MARK: - Semantics without goldens
 
+    /// `--bf16-unet`: the loader hands out a bfloat16 UNet, whose products round their inputs to bfloat16, so the
+    /// result differs from the float32 run, but only by bfloat16 rounding.
+    @Test func bfloat16UNetLandsNearTheFloat32Result() throws {
+        let reference = try #require(run(Self.graph(steps: 3)).captured.latent("30")).samples.scalars
+        let harness = try NodeHarness(unetWeightType: .bfloat16)
+        let outcome = try harness.run(Self.json(Self.graph(steps: 3)))
+        try #require(outcome.status == .success)
+        let bf16 = try #require(harness.captured.latent("30")).samples.scalars
+        let scale = reference.map(abs).max() ?? 1
+        let worst = zip(bf16, reference).map { abs($0 - $1) }.max() ?? 0
+        #expect(worst > 0, "the bfloat16 UNet gave the float32 result bit for bit: it did not run in bfloat16")
+        #expect(worst / scale < 0.05, "bfloat16 latent differs by \(worst) (largest value \(scale))")
+    }
+
     @Test func sameSeedSameLatentAndOtherSeedDiffers() throws {
         let a = try #require(run(Self.graph(seed: 7)).captured.latent("30")).samples.scalars
         let b = try #require(run(Self.graph(seed: 7)).captured.latent("30")).samples.scalars

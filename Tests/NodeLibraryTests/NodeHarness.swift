@@ -57,7 +57,8 @@ final class NodeHarness: Sendable {
     let captured = Captured()
 
     /// - Parameter prepare: called with the data directories before the registry is built.
-    init(prepare: (DataDirectories) throws -> Void = { _ in }) throws {
+    ///   - unetWeightType: the loaders' UNet dtype (`--bf16-unet`).
+    init(unetWeightType: DType = .float32, prepare: (DataDirectories) throws -> Void = { _ in }) throws {
         base = FileManager.default.temporaryDirectory.appendingPathComponent("loom-nodes-\(UUID().uuidString)")
         directories = DataDirectories(base: base.path)
         try directories.createLayout()
@@ -66,7 +67,8 @@ final class NodeHarness: Sendable {
                                                    withDestinationPath: checkpoint)
         try prepare(directories)
         guard let backend = Self.backend else { throw ModelFixtures.Failure(description: "no CPU backend") }
-        environment = NodeEnvironment(directories: directories, backend: backend, models: ModelCache(budget: 4 << 30))
+        environment = NodeEnvironment(directories: directories, backend: backend, models: ModelCache(budget: 4 << 30),
+                                      unetWeightType: unetWeightType)
         var registry = BuiltinNodes.registry(environment)
         let captured = self.captured
         registry.register(NodeDefinition(schema: NodeSchema(

@@ -37,6 +37,10 @@ enum BackendTable {
         }
     }
 
+    /// Ops that compute in bfloat16 (inputs rounded to 8 significant bits, float32 accumulation): a few units of
+    /// 2⁻⁸ relative to the output's magnitude.
+    static let bfloat16Tolerance: Float = 2e-2
+
     static let linear: [BackendCase] = [
         ([3, 17], InputLayout.dense, 33, InputLayout.dense, true),
         ([2, 3, 7], .dense, 5, .dense, false),
@@ -48,8 +52,9 @@ enum BackendTable {
         ([1, 1], .dense, 1, .narrowed, false),
     ].map { xShape, xLayout, outFeatures, wLayout, hasBias in
         let inFeatures = xShape.last!
+        // bfloat16 weights mean bfloat16 compute: the input is rounded to 8 significant bits first.
         return BackendCase("linear", nil, "\(text(xShape)) \(xLayout) -> \(outFeatures) weight \(wLayout)\(hasBias ? " bias" : "")",
-                           tolerance: 1e-5) { backend, random in
+                           tolerance: wLayout == .bfloat16 ? bfloat16Tolerance : 1e-5) { backend, random in
             let x = random.tensor(xShape, xLayout)
             let weight = random.tensor([outFeatures, inFeatures], wLayout)
             let bias = random.tensor([outFeatures])
@@ -94,7 +99,7 @@ enum BackendTable {
     static let convolution: [BackendCase] = convolutions.map { c in
         let label = "\(text(c.input)) \(c.layout) k\(text(c.kernel)) \(c.weightLayout) stride\(text(c.stride))"
             + " pad\(text(c.padding)) dil\(text(c.dilation)) groups\(c.groups)\(c.bias ? " bias" : "")"
-        return BackendCase("convolution", nil, label, tolerance: 1e-5) { backend, random in
+        return BackendCase("convolution", nil, label, tolerance: c.weightLayout == .bfloat16 ? bfloat16Tolerance : 1e-5) { backend, random in
             let x = random.tensor(c.input, c.layout)
             let weight = random.tensor([c.outChannels, c.input[1] / c.groups] + c.kernel, c.weightLayout)
             let bias = random.tensor([c.outChannels])
@@ -182,12 +187,14 @@ enum BackendTable {
         Attention(batch: 1, heads: 2, queries: 1, keys: 33, dim: 8, valueDim: 8, mask: .padding, layout: .narrowed),
         Attention(batch: 2, heads: 1, queries: 3, keys: 7, dim: 8, valueDim: 3, mask: .full, layout: .float16),
         Attention(batch: 2, heads: 2, queries: 33, keys: 1, dim: 3, valueDim: 2, layout: .bfloat16),
+        Attention(batch: 1, heads: 3, queries: 17, keys: 33, dim: 8, valueDim: 8, mask: .padding, layout: .bfloat16),
     ]
 
     static let attention: [BackendCase] = attentions.map { a in
         let label = "B\(a.batch) H\(a.heads) Lq\(a.queries) Lk\(a.keys) D\(a.dim) Dv\(a.valueDim) mask \(a.mask.rawValue)"
             + " \(a.layout)\(a.sharedKeys ? " shared keys" : "")\(a.scale.map { " scale\($0)" } ?? "")"
-        return BackendCase("attention", nil, label, tolerance: 1e-5) { backend, random in
+        // bfloat16 queries, keys and values run the bfloat16 kernel: the probabilities are rounded to bfloat16.
+        return BackendCase("attention", nil, label, tolerance: a.layout == .bfloat16 ? bfloat16Tolerance : 1e-5) { backend, random in
             func operand(_ length: Int, _ width: Int) -> Tensor {
                 switch a.layout {
                 case .permuted:

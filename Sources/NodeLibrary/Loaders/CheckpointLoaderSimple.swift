@@ -13,6 +13,7 @@ enum CheckpointLoaderSimpleNode {
     static func definition(_ env: NodeEnvironment) -> NodeDefinition {
         let folders = env.modelFolders
         let models = env.models
+        let weightType = env.unetWeightType
         let schema = NodeSchema(
             name: "CheckpointLoaderSimple", displayName: "Load Checkpoint",
             description: "Loads a diffusion model checkpoint, diffusion models are used to denoise latents.",
@@ -42,7 +43,7 @@ enum CheckpointLoaderSimpleNode {
                 let clip = CLIPHandle(source: source, cache: models)
                 _ = try clip.encoder()
                 return NodeResult(outputs: [
-                    .object(ModelHandle(checkpoint: checkpoint, cache: models)),
+                    .object(ModelHandle(checkpoint: checkpoint, cache: models, weightType: weightType)),
                     .object(clip),
                     .object(VAEHandle(checkpoint: checkpoint, cache: models)),
                 ])

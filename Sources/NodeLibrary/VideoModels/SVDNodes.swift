@@ -16,7 +16,7 @@ extension SocketType {
 /// video latent).
 enum SVDNodes {
     static func checkpointLoader(_ env: NodeEnvironment) -> NodeDefinition {
-        let folders = env.modelFolders, models = env.models
+        let folders = env.modelFolders, models = env.models, weightType = env.unetWeightType
         let schema = NodeSchema(
             name: "ImageOnlyCheckpointLoader", displayName: "Load Checkpoint Image Only (img2vid model)",
             category: "loaders/video_models", pythonModule: "comfy_extras.nodes_video_model",
@@ -38,7 +38,7 @@ enum SVDNodes {
                 let clipVision = CLIPVisionHandle(file: file, prefix: SVDCheckpointConfiguration.Component.clipVision.prefix,
                                                   configuration: configuration.clipVision, cache: models)
                 return NodeResult(outputs: [
-                    .object(ModelHandle(checkpoint: checkpoint, cache: models)),
+                    .object(ModelHandle(checkpoint: checkpoint, cache: models, weightType: weightType)),
                     .object(clipVision),
                     .object(VAEHandle(checkpoint: checkpoint, cache: models)),
                 ])

@@ -3,6 +3,7 @@ import JobQueue
 import Logging
 import ServiceLifecycle
 import Synchronization
+import TensorCore
 import Workflow
 
 /// The in-process worker: takes jobs from the store one at a time, runs them on the compute thread,
@@ -148,6 +149,8 @@ public final class JobWorker: Service, Sendable {
                 timestamp: currentTimeMillis())))
         }
         sink.finish()
+        // Buffers kept for reuse during the run go back to the system between prompts.
+        StorageBlockCache.shared.trim()
         let messages = await relayTask.value
 
         if state == .cancelled, shuttingDown.withLock({ $0 }) {

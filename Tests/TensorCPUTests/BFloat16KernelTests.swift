@@ -1,0 +1,105 @@
+import Testing
+import TensorCore
+import TensorCPU
+
+/// The bfloat16 compute path (a model whose weights are held in bfloat16): rounding, GEMM and convolution against
+/// the float32 reference run on the same rounded values, and the backend ops that pick the path from the weights.
+@Suite struct BFloat16KernelTests {
+    /// float32 values rounded through TensorCore's scalar conversion (the reference), as float32.
+    static func rounded(_ values: [Float]) -> [Float] {
+        Tensor(shape: [values.count], scalars: values).converted(to: .bfloat16).converted(to: .float32).scalars
+    }
+
+    static func bits(_ values: [Float]) -> [UInt16] {
+        let t = Tensor(shape: [values.count], scalars: values).converted(to: .bfloat16)
+        let p = t.baseAddress.assumingMemoryBound(to: UInt16.self)
+        return withExtendedLifetime(t) { (0..<values.count).map { p[$0] } }
+    }
+
+    static func maxRelativeError(_ a: [Float], _ b: [Float]) -> Float {
+        let scale = max(1, b.map(abs).max() ?? 0)
+        return zip(a, b).map { abs($0 - $1) }.max().map { $0 / scale } ?? 0
+    }
+
+    @Test func narrowingMatchesTheScalarConversionBitForBit() throws {
+        let engine = try CPUEngine()
+        var random = SeededRandom(seed: 11)
+        var values = random.floats(1000, scale: 1e3)
+        // Ties (round to even both ways), infinities, NaNs, subnormals, signed zero, the largest finite float.
+        values += [1 + 0x1p-8, 1 + 3 * 0x1p-8, -(1 + 0x1p-8), .infinity, -.infinity, .nan, -.nan,
+                   Float(bitPattern: 0x7F80_0001), 0x1p-140, -0x1p-149, -0.0, .greatestFiniteMagnitude]
+        var out = [UInt16](repeating: 0, count: values.count)
+        out.withUnsafeMutableBytes { engine.narrowToBFloat16(values, $0.baseAddress!, count: values.count) }
+        let expected = Self.bits(values)
+        let mismatches = values.indices.filter { out[$0] != expected[$0] }
+        #expect(mismatches.isEmpty, "first mismatch at \(mismatches.first.map { "\($0): \(values[$0])" } ?? "")")
+        // NaN inputs stay NaN.
+        #expect(Float(bitPattern: UInt32(out[values.count - 7]) << 16).isNaN)
+    }
+
+    @Test(arguments: [(3, 7, 17, false, 1), (33, 65, 40, true, 1), (5, 9, 13, true, 3), (64, 48, 320, false, 2)])
+    func gemmMatchesTheReferenceOnRoundedInputs(_ m: Int, _ n: Int, _ k: Int, _ transB: Bool, _ batch: Int) throws {
+        let engine = try CPUEngine()
+        var random = SeededRandom(seed: UInt64(m * 1000 + n))
+        let a = random.floats(m * k * batch), b = random.floats(k * n * batch), c0 = random.floats(m * n * batch)
+        let beta: Float = batch == 1 ? 0.5 : 0
+        let ldb = transB ? k : n
+        let a16 = Self.bits(a), b16 = Self.bits(b)
+        var fast = c0, reference = c0
+        try a16.withUnsafeBytes { pa in
+            try b16.withUnsafeBytes { pb in
+                try engine.gemmBFloat16(transB: transB, m: m, n: n, k: k, alpha: 0.75, a: pa.baseAddress!, lda: k,
+                                        b: pb.baseAddress!, ldb: ldb, beta: beta, c: &fast, ldc: n, batch: batch,
+                                        strideA: m * k, strideB: k * n, strideC: m * n)
+            }
+        }
+        KernelReference.sgemm(transA: false, transB: transB, m: m, n: n, k: k, alpha: 0.75, a: Self.rounded(a), lda: k,
+                              b: Self.rounded(b), ldb: ldb, beta: beta, c: &reference, ldc: n, batch: batch,
+                              strideA: m * k, strideB: k * n, strideC: m * n)
+        #expect(Self.maxRelativeError(fast, reference) < 1e-5)
+    }
+
+    @Test func convolutionMatchesTheReferenceOnRoundedInputs() throws {
+        let engine = try CPUEngine()
+        var random = SeededRandom(seed: 5)
+        for p in [ConvolutionParameters(batch: 2, inChannels: 5, outChannels: 7, inputSize: [9, 11], kernelSize: [3, 3],
+                                        padding: [1, 1]),
+                  ConvolutionParameters(batch: 1, inChannels: 32, outChannels: 16, inputSize: [8, 8], kernelSize: [3, 3],
+                                        stride: [2, 2], padding: [1, 1])] {
+            let x = random.floats(p.inputShape.reduce(1, *)), w = random.floats(p.weightShape.reduce(1, *))
+            let bias = random.floats(p.outChannels)
+            var fast = [Float](repeating: .nan, count: p.outputShape.reduce(1, *)), reference = fast
+            let x16 = Self.bits(x), w16 = Self.bits(w)
+            try x16.withUnsafeBytes { px in
+                try w16.withUnsafeBytes { pw in
+                    try engine.convolutionBFloat16(p, input: px.baseAddress!, weight: pw.baseAddress!, bias: bias,
+                                                   output: &fast)
+                }
+            }
+            KernelReference.convolution(p, input: Self.rounded(x), weight: Self.rounded(w), bias: bias, output: &reference)
+            #expect(Self.maxRelativeError(fast, reference) < 1e-5, "\(p)")
+        }
+    }
+
+    /// `CPUBackend.linear` and `convolution` with bfloat16 weights round the input to bfloat16 and accumulate in float32.
+    @Test func backendOpsWithBFloat16WeightsComputeOnRoundedInputs() throws {
+        let backend = try CPUBackend()
+        var random = SeededRandom(seed: 9)
+        let x = Tensor(shape: [2, 3, 40], scalars: random.floats(240))
+        let w = Tensor(shape: [24, 40], scalars: random.floats(960)), b = Tensor(shape: [24], scalars: random.floats(24))
+        let fast = backend.linear(x, weight: w.converted(to: .bfloat16), bias: b)
+        let reference = ReferenceBackend().linear(x.converted(to: .bfloat16).converted(to: .float32),
+                                                  weight: w.converted(to: .bfloat16).converted(to: .float32), bias: b)
+        #expect(fast.shape == [2, 3, 24] && fast.dtype == .float32)
+        #expect(Self.maxRelativeError(fast.scalars, reference.scalars) < 1e-5)
+
+        let image = Tensor(shape: [1, 6, 10, 10], scalars: random.floats(600))
+        let kernel = Tensor(shape: [8, 6, 3, 3], scalars: random.floats(432))
+        let convFast = backend.convolution(image, weight: kernel.converted(to: .bfloat16), bias: nil, stride: [1],
+                                           padding: [1], dilation: [1], groups: 1)
+        let convReference = ReferenceBackend().convolution(
+            image.converted(to: .bfloat16).converted(to: .float32), weight: kernel.converted(to: .bfloat16).converted(to: .float32),
+            bias: nil, stride: [1], padding: [1], dilation: [1], groups: 1)
+        #expect(Self.maxRelativeError(convFast.scalars, convReference.scalars) < 1e-5)
+    }
+}
