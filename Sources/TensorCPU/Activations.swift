@@ -60,6 +60,24 @@ extension CPUEngine {
             [(DNNL_ARG_SRC, md, UnsafeRawPointer(x)), (DNNL_ARG_DST, md, UnsafeRawPointer(y))]
         }
     }
+
+    /// ``softmax(x:y:rows:dim:)`` computed in float32 and written as bfloat16 bit patterns (rounded to nearest even)
+    /// in one pass, for attention whose second product runs in bfloat16.
+    public func softmaxToBFloat16(x: UnsafePointer<Float>, y: UnsafeMutableRawPointer, rows: Int, dim: Int) throws {
+        guard rows > 0, dim > 0 else { return }
+        let source = try memoryDescriptor([rows, dim], strides: [dim, 1])
+        let destination = try memoryDescriptor([rows, dim], strides: [dim, 1], type: dnnl_bf16)
+        try runDNNL(PrimitiveKey(kind: "softmax_bf16", ints: [rows, dim])) { engine in
+            var op = dnnl_softmax_v2_desc_t()
+            var (source, destination) = (source, destination)
+            try check(dnnl_softmax_v2_forward_desc_init(&op, dnnl_forward_inference, dnnl_softmax_accurate, &source,
+                                                        &destination, 1),
+                      "dnnl_softmax_v2_forward_desc_init")
+            return try primitiveDescriptor(&op, engine: engine, "softmax v2 pd")
+        } args: { _ in
+            [(DNNL_ARG_SRC, source, UnsafeRawPointer(x)), (DNNL_ARG_DST, destination, UnsafeRawPointer(y))]
+        }
+    }
 }
 
 extension KernelReference {

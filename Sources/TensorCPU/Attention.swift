@@ -138,11 +138,12 @@ extension CPUEngine {
                         }
                     }
                 }
-                try softmax(x: scores, y: scores, rows: heads * rows, dim: keyLength)
                 var weights = UnsafeRawPointer(scores)
                 if let probabilities {
-                    narrowToBFloat16(scores, probabilities, count: heads * headScores)
+                    try softmaxToBFloat16(x: scores, y: probabilities, rows: heads * rows, dim: keyLength)
                     weights = UnsafeRawPointer(probabilities)
+                } else {
+                    try softmax(x: scores, y: scores, rows: heads * rows, dim: keyLength)
                 }
                 try product(m: rows, n: dv, k: keyLength, transB: false, a: weights, lda: keyLength,
                             b: v + b * vl.batchStride * element, ldb: vl.rowStride,

@@ -26,6 +26,21 @@ extension CPUBackend {
         precondition(weight.shape == parameters.weightShape && bias.map { $0.shape == [weight.shape[0]] } ?? true,
                      "convolution: input \(x.shape), weight \(weight.shape), bias \(bias?.shape ?? []), groups \(groups)")
         let out = Tensor(uninitialized: parameters.outputShape)
+        if Self.usesChannelsLast(parameters, weight: weight) {
+            let input = Self.dense(x), b = bias.map(Self.dense)
+            let succeeded: Bool = withExtendedLifetime((input, weight, b, out)) {
+                do {
+                    try engine.convolutionChannelsLast(
+                        parameters, input: Self.pointer(input), weight: weight.baseAddress, weightOwner: weight.storage,
+                        bfloat16: weight.dtype == .bfloat16, bias: b.map { UnsafePointer(Self.pointer($0)) },
+                        output: Self.pointer(out))
+                    return true
+                } catch {
+                    return false
+                }
+            }
+            if succeeded { return out }
+        }
         if weight.dtype == .bfloat16 {
             // A bfloat16 model: input rounded to bfloat16, float32 accumulation and output.
             let input = bfloat16(x), w = weight.contiguous(), b = bias.map(Self.dense)
@@ -57,6 +72,32 @@ extension CPUBackend {
         }
         return out
     }
+
+    /// Whether a convolution runs on ``CPUEngine/convolutionChannelsLast(_:input:weight:weightOwner:bfloat16:bias:output:)``,
+    /// whose brgemm kernels are faster but keep a packed copy of the weights (as long as the weight tensor lives).
+    ///
+    /// 2-d ungrouped convolutions with dense weights qualify: all of them for bfloat16 weights (a bfloat16 model has
+    /// memory to spare, and its plain-layout path is half as fast), and for float32 weights those with at least
+    /// ``channelsLastMinimumPixels`` output pixels over the batch, where the speed-up is worth the copy: the high-
+    /// resolution levels of a UNet and a VAE decoder, whose weights are small, not the 1280-channel low-resolution
+    /// levels, which hold most of a float32 UNet's bytes.
+    static func usesChannelsLast(_ p: ConvolutionParameters, weight: Tensor) -> Bool {
+        guard p.inputSize.count == 2, p.groups == 1, weight.isContiguous else { return false }
+        // Above a few tens of MiB per activation (a VAE decoder's 128–512-channel maps at 256² and 512²) the two
+        // layout transposes cost more than the faster kernel saves: measured, the decode of a 512² image was slower.
+        let largest = max(p.inputShape.reduce(1, *), p.outputShape.reduce(1, *)) * 4
+        guard largest <= channelsLastMaximumBytes else { return false }
+        switch weight.dtype {
+        case .bfloat16: return true
+        case .float32: return p.batch * p.outputSize.reduce(1, *) >= channelsLastMinimumPixels
+        default: return false
+        }
+    }
+
+    /// See ``usesChannelsLast(_:weight:)``.
+    static let channelsLastMinimumPixels = 2048
+    /// See ``usesChannelsLast(_:weight:)``: the largest float32 activation, in bytes.
+    static let channelsLastMaximumBytes = 32 << 20
 
     /// Group normalisation on the SIMD kernel ``CPUEngine/groupNorm(x:y:batch:channels:spatial:groups:eps:gamma:beta:)``.
     public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, epsilon: Float) -> Tensor {

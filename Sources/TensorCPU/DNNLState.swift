@@ -30,6 +30,9 @@ struct DNNLState {
     /// so one buffer, grown to the largest request, serves them all.
     var scratchpad: UnsafeMutableRawPointer? = nil
     var scratchpadBytes = 0
+    /// Weights reordered into the layout a channels-last convolution chose, kept while their owner lives
+    /// (see ``CPUEngine/convolutionChannelsLast(_:input:weight:weightOwner:bfloat16:bias:output:)``).
+    var packedWeights: [PrimitiveKey: PackedWeights] = [:]
     /// libgomp's `omp_set_num_threads`, found in the already-loaded library (oneDNN links it).
     let setOMPThreads: (@convention(c) (Int32) -> Void)?
 
@@ -44,6 +47,8 @@ struct DNNLState {
     }
 
     mutating func destroy() {
+        for entry in packedWeights.values { entry.free() }
+        packedWeights.removeAll()
         for primitive in primitives.values { dnnl_primitive_destroy(primitive) }
         primitives.removeAll()
         scratchpad?.deallocate()
@@ -60,6 +65,14 @@ struct DNNLState {
         scratchpad = buffer
         scratchpadBytes = bytes
         return buffer
+    }
+
+    /// Frees the packed weights whose owner is gone.
+    mutating func purgePackedWeights() {
+        for (key, entry) in packedWeights where entry.owner.object == nil {
+            entry.free()
+            packedWeights[key] = nil
+        }
     }
 
     /// The cached primitive for `key`, if any.
@@ -130,10 +143,10 @@ func memoryDescriptor(_ dims: [Int], strides: [Int], type: dnnl_data_type_t = dn
 }
 
 /// A memory descriptor with a format tag (`dnnl_format_tag_any` lets the primitive choose).
-func memoryDescriptor(_ dims: [Int], tag: dnnl_format_tag_t) throws -> dnnl_memory_desc_t {
+func memoryDescriptor(_ dims: [Int], tag: dnnl_format_tag_t, type: dnnl_data_type_t = dnnl_f32) throws -> dnnl_memory_desc_t {
     var descriptor = dnnl_memory_desc_t()
     try check(
-        dnnl_memory_desc_init_by_tag(&descriptor, Int32(dims.count), dims.map(Int64.init), dnnl_f32, tag),
+        dnnl_memory_desc_init_by_tag(&descriptor, Int32(dims.count), dims.map(Int64.init), type, tag),
         "dnnl_memory_desc_init_by_tag(\(dims))")
     return descriptor
 }

@@ -103,3 +103,84 @@ import TensorCPU
         #expect(Self.maxRelativeError(convFast.scalars, convReference.scalars) < 1e-5)
     }
 }
+
+/// Channels-last convolutions (oneDNN's brgemm kernels): results against the reference, and the packed weights'
+/// lifetime (kept per weight tensor, rebuilt for a new tensor, dropped with their owner).
+@Suite struct ChannelsLastConvolutionTests {
+    static let shapes = [
+        ConvolutionParameters(batch: 2, inChannels: 16, outChannels: 24, inputSize: [9, 11], kernelSize: [3, 3], padding: [1, 1]),
+        ConvolutionParameters(batch: 1, inChannels: 32, outChannels: 16, inputSize: [8, 8], kernelSize: [3, 3],
+                              stride: [2, 2], padding: [1, 1]),
+        ConvolutionParameters(batch: 1, inChannels: 8, outChannels: 40, inputSize: [5, 7], kernelSize: [1, 1]),
+    ]
+
+    @Test(arguments: [false, true])
+    func matchesTheReference(_ bfloat16: Bool) throws {
+        let engine = try CPUEngine()
+        var random = SeededRandom(seed: bfloat16 ? 21 : 22)
+        for p in Self.shapes {
+            let x = random.floats(p.inputShape.reduce(1, *)), bias = random.floats(p.outChannels)
+            let weight = Tensor(shape: p.weightShape, scalars: random.floats(p.weightShape.reduce(1, *)))
+                .converted(to: bfloat16 ? .bfloat16 : .float32)
+            var fast = [Float](repeating: .nan, count: p.outputShape.reduce(1, *)), reference = fast
+            try withExtendedLifetime(weight) {
+                try engine.convolutionChannelsLast(p, input: x, weight: weight.baseAddress, weightOwner: weight.storage,
+                                                   bfloat16: bfloat16, bias: bias, output: &fast)
+            }
+            let input = bfloat16 ? BFloat16KernelTests.rounded(x) : x
+            KernelReference.convolution(p, input: input, weight: weight.converted(to: .float32).scalars, bias: bias,
+                                        output: &reference)
+            #expect(BFloat16KernelTests.maxRelativeError(fast, reference) < 1e-5, "\(p)")
+        }
+    }
+
+    @Test func packedWeightsLiveAsLongAsTheirTensor() throws {
+        let engine = try CPUEngine()
+        var random = SeededRandom(seed: 3)
+        let p = Self.shapes[0]
+        let x = random.floats(p.inputShape.reduce(1, *))
+        func run(_ weight: Tensor) throws -> [Float] {
+            var out = [Float](repeating: .nan, count: p.outputShape.reduce(1, *))
+            try withExtendedLifetime(weight) {
+                try engine.convolutionChannelsLast(p, input: x, weight: weight.baseAddress, weightOwner: weight.storage,
+                                                   bfloat16: false, bias: nil, output: &out)
+            }
+            return out
+        }
+        func reference(_ weight: Tensor) -> [Float] {
+            var out = [Float](repeating: .nan, count: p.outputShape.reduce(1, *))
+            KernelReference.convolution(p, input: x, weight: weight.scalars, bias: nil, output: &out)
+            return out
+        }
+        var first: Tensor? = Tensor(shape: p.weightShape, scalars: random.floats(p.weightShape.reduce(1, *)))
+        _ = try run(first!)
+        let packed = engine.packedWeightBytes
+        #expect(packed >= p.weightShape.reduce(1, *) * 4)
+        _ = try run(first!)
+        #expect(engine.packedWeightBytes == packed, "a second call packed the same weights again")
+        // A different tensor (possibly at the same address once the first is gone) gets its own packing and result.
+        first = nil
+        let second = Tensor(shape: p.weightShape, scalars: random.floats(p.weightShape.reduce(1, *)))
+        let result = try run(second)
+        #expect(BFloat16KernelTests.maxRelativeError(result, reference(second)) < 1e-5)
+        #expect(engine.packedWeightBytes == packed, "the dead tensor's packed weights were not released")
+    }
+}
+
+extension BFloat16KernelTests {
+    /// The fused softmax-and-round of bfloat16 attention equals the float32 softmax rounded to bfloat16 (to one unit
+    /// in the last place: oneDNN's exp is not bit-identical to the float32 kernel's).
+    @Test func softmaxToBFloat16IsTheRoundedSoftmax() throws {
+        let engine = try CPUEngine()
+        var random = SeededRandom(seed: 17)
+        let rows = 5, dim = 77
+        let x = random.floats(rows * dim, scale: 8)
+        var reference = [Float](repeating: 0, count: rows * dim)
+        try engine.softmax(x: x, y: &reference, rows: rows, dim: dim)
+        var out = [UInt16](repeating: 0, count: rows * dim)
+        try out.withUnsafeMutableBytes { try engine.softmaxToBFloat16(x: x, y: $0.baseAddress!, rows: rows, dim: dim) }
+        let expected = Self.bits(reference)
+        let worst = zip(out, expected).map { abs(Int($0) - Int($1)) }.max() ?? 0
+        #expect(worst <= 1)
+    }
+}

@@ -88,6 +88,8 @@ enum BackendTable {
         Convolution(input: [3, 4, 7, 7], outChannels: 3, kernel: [3, 3], stride: [2], padding: [1], layout: .expanded),
         Convolution(input: [1, 3, 7, 5], outChannels: 4, kernel: [3, 3], padding: [1], layout: .float16,
                     weightLayout: .bfloat16),
+        // Large enough (2048 output pixels over the batch) for the channels-last path with float32 weights.
+        Convolution(input: [2, 5, 32, 32], outChannels: 7, kernel: [3, 3], padding: [1]),
         Convolution(input: [2, 4, 17], outChannels: 6, kernel: [3], stride: [2], padding: [1]),
         Convolution(input: [1, 6, 33], outChannels: 3, kernel: [5], padding: [4], dilation: [2], groups: 3,
                     layout: .narrowed),
