@@ -10,7 +10,8 @@ import Glibc
 /// 32 MiB (and, once trimmed, smaller ones) straight from `mmap`, so every such allocation page-faults and zeroes
 /// its pages again and every free unmaps them: in an SD1.x step at 512² that kernel work was about 12 % of the
 /// time. Blocks of at least ``minimumBytes`` are rounded up to a multiple of ``granule`` and, when freed, kept in
-/// a list per rounded size, up to ``limitBytes`` in all; an allocation of the same rounded size takes one back.
+/// a list per rounded size, up to ``limitBytes`` in all; an allocation takes back a kept block of its rounded size,
+/// or else the smallest one at most a quarter larger.
 /// An allocation that finds no block of its size first frees kept blocks of other sizes worth at least as many
 /// bytes, so the cache does not raise peak memory: what is allocated (live plus kept) only grows when nothing is
 /// kept. ``trim()`` returns every kept block to the system (call it when a prompt ends or memory is needed).
@@ -28,6 +29,8 @@ public final class StorageBlockCache: Sendable {
     private struct State {
         var blocks: [Int: [UnsafeMutableRawPointer]] = [:]
         var cachedBytes = 0
+        /// The real size of every large block handed out (a reused block may be larger than its request).
+        var outstanding: [UnsafeMutableRawPointer: Int] = [:]
     }
 
     /// `@unchecked`: the raw pointers are owned by the cache while listed and only handed out under the mutex.
@@ -57,9 +60,13 @@ public final class StorageBlockCache: Sendable {
         let size = Self.roundedSize(byteCount)
         if size >= Self.minimumBytes {
             let (reused, released): (UnsafeMutableRawPointer?, [UnsafeMutableRawPointer]) = guarded.withLock { g in
-                if var list = g.state.blocks[size], let block = list.popLast() {
-                    g.state.blocks[size] = list.isEmpty ? nil : list
-                    g.state.cachedBytes -= size
+                // The same size, else the smallest kept block at most a quarter larger.
+                let fit = g.state.blocks[size] != nil ? size
+                    : g.state.blocks.keys.filter { $0 > size && $0 <= size + size / 4 }.min()
+                if let fit, var list = g.state.blocks[fit], let block = list.popLast() {
+                    g.state.blocks[fit] = list.isEmpty ? nil : list
+                    g.state.cachedBytes -= fit
+                    g.state.outstanding[block] = fit
                     return (block, [])
                 }
                 // A miss: give back at least as many kept bytes as the new block takes, so kept blocks never
@@ -79,6 +86,9 @@ public final class StorageBlockCache: Sendable {
             }
             if let reused { return reused }
             for block in released { block.deallocate() }
+            let block = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
+            guarded.withLock { $0.state.outstanding[block] = size }
+            return block
         }
         return UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
     }
@@ -86,9 +96,10 @@ public final class StorageBlockCache: Sendable {
     /// Returns a block from ``allocate(byteCount:)`` (with the same `byteCount`): kept when it is large and the
     /// cache has room, freed otherwise.
     public func deallocate(_ block: UnsafeMutableRawPointer, byteCount: Int) {
-        let size = Self.roundedSize(byteCount)
-        if size >= Self.minimumBytes {
+        let requested = Self.roundedSize(byteCount)
+        if requested >= Self.minimumBytes {
             let kept: Bool = guarded.withLock { g in
+                let size = g.state.outstanding.removeValue(forKey: block) ?? requested
                 guard g.state.cachedBytes + size <= limitBytes else { return false }
                 g.state.blocks[size, default: []].append(block)
                 g.state.cachedBytes += size
@@ -106,7 +117,8 @@ public final class StorageBlockCache: Sendable {
     public func trim() {
         let blocks: [UnsafeMutableRawPointer] = guarded.withLock { g in
             let all = g.state.blocks.values.flatMap { $0 }
-            g.state = State()
+            g.state.blocks = [:]
+            g.state.cachedBytes = 0
             return all
         }
         for block in blocks { block.deallocate() }

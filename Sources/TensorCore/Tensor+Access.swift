@@ -47,6 +47,10 @@ extension Tensor {
         if isContiguous, target == .float32, dtype == .float16 || dtype == .bfloat16 {
             // The hot case (half-precision weights widened at use): one tight loop the compiler vectorises.
             ElementConversion.widen(baseAddress, dtype, into: dst.assumingMemoryBound(to: Float.self), count: n)
+        } else if isContiguous, dtype == .float16, target == .bfloat16 {
+            // Half-precision checkpoints loaded as a bfloat16 model: exact widening, then one rounding.
+            let source = baseAddress.assumingMemoryBound(to: UInt16.self), out = dst.assumingMemoryBound(to: UInt16.self)
+            for i in 0..<n { out[i] = BFloat16Rounding.bits(ElementConversion.halfToFloat(source[i])) }
         } else if isContiguous, dtype == .float32, target == .bfloat16 {
             BFloat16Rounding.narrow(baseAddress.assumingMemoryBound(to: Float.self), dst.assumingMemoryBound(to: UInt16.self), n)
         } else if target == dtype {

@@ -71,7 +71,8 @@ enum BenchMemory {
     private static func statusField(_ name: String) -> Int64 {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
         for line in text.split(separator: "\n") where line.hasPrefix(name) {
-            let kb = line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first.flatMap { Int64($0) } ?? 0
+            // "VmHWM:\t  5807744 kB": a tab, then padding spaces that vanish from 10 GB (8 digits) up.
+            let kb = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first.flatMap { Int64($0) } ?? 0
             return kb * 1024
         }
         return 0

@@ -20,6 +20,23 @@ import TensorCore
         #expect(cache.cachedBytes == 0)
     }
 
+    @Test func aSlightlyLargerKeptBlockServesASmallerRequest() {
+        let cache = StorageBlockCache(limitBytes: 64 * Self.mib)
+        let big = cache.allocate(byteCount: 4 * Self.mib)
+        cache.deallocate(big, byteCount: 4 * Self.mib)
+        // 3.5 MiB fits in the kept 4 MiB block (within a quarter); it goes back to the cache at its real size.
+        let reused = cache.allocate(byteCount: 7 * Self.mib / 2)
+        #expect(reused == big)
+        cache.deallocate(reused, byteCount: 7 * Self.mib / 2)
+        #expect(cache.cachedBytes == 4 * Self.mib)
+        // 2 MiB would waste half the block: a new block is allocated (and the kept one released to pay for it).
+        let other = cache.allocate(byteCount: 2 * Self.mib)
+        #expect(other != big || cache.cachedBytes == 0)
+        #expect(cache.cachedBytes == 0)
+        cache.deallocate(other, byteCount: 2 * Self.mib)
+        cache.trim()
+    }
+
     @Test func smallBlocksAreNotKept() {
         let cache = StorageBlockCache(limitBytes: 64 * Self.mib)
         let block = cache.allocate(byteCount: 4096)

@@ -18,6 +18,25 @@ struct TensorConversionTests {
         #expect(mismatches == 0)
     }
 
+    /// Half → bfloat16 (a half checkpoint loaded as a bfloat16 model) rounds the exact float value once, for every
+    /// pattern; NaN stays NaN.
+    @Test func everyHalfPatternNarrowsToBFloat16ThroughItsFloatValue() {
+        let storage = TensorStorage(byteCount: 65536 * 2)
+        let bits = storage.pointer.assumingMemoryBound(to: UInt16.self)
+        for i in 0..<65536 { bits[i] = UInt16(i) }
+        let narrowed = Tensor(storage: storage, dtype: .float16, shape: [65536]).converted(to: .bfloat16)
+        let out = narrowed.baseAddress.assumingMemoryBound(to: UInt16.self)
+        var mismatches = 0
+        withExtendedLifetime(narrowed) {
+            for i in 0..<65536 {
+                let value = Float(Float16(bitPattern: UInt16(i)))
+                let got = Float(bitPattern: UInt32(out[i]) << 16)
+                if value.isNaN ? !got.isNaN : out[i] != BFloat16Rounding.bits(value) { mismatches += 1 }
+            }
+        }
+        #expect(mismatches == 0)
+    }
+
     /// bfloat16 widening is a 16-bit shift, for every pattern.
     @Test func everyBFloat16PatternWidensExactly() {
         let storage = TensorStorage(byteCount: 65536 * 2)
