@@ -6,28 +6,15 @@ extension CPUEngine {
     /// 1.2 GB/s).
     func toChannelsLast(_ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer, batch: Int, channels: Int, pixels: Int,
                         bfloat16: Bool) {
-        let tile = Self.transposeTile
-        let pixelTiles = (pixels + tile - 1) / tile
-        parallelFor(batch * pixelTiles) { range in
-            for item in range {
-                let n = item / pixelTiles, p0 = (item % pixelTiles) * tile, p1 = min(pixels, p0 + tile)
-                let source = x + n * channels * pixels
-                for c0 in stride(from: 0, to: channels, by: tile) {
-                    let c1 = min(channels, c0 + tile)
-                    if bfloat16 {
-                        let out = y.assumingMemoryBound(to: UInt16.self) + n * pixels * channels
-                        for c in c0..<c1 {
-                            let row = source + c * pixels
-                            for p in p0..<p1 { out[p * channels + c] = BFloat16Rounding.bits(row[p]) }
-                        }
-                    } else {
-                        let out = y.assumingMemoryBound(to: Float.self) + n * pixels * channels
-                        for c in c0..<c1 {
-                            let row = source + c * pixels
-                            for p in p0..<p1 { out[p * channels + c] = row[p] }
-                        }
-                    }
-                }
+        forEachTile(batch: batch, channels: channels, pixels: pixels) { n, c, p in
+            let row = x + (n * channels + c) * pixels
+            let base = n * pixels * channels + c
+            if bfloat16 {
+                let out = y.assumingMemoryBound(to: UInt16.self) + base
+                for i in p { out[i * channels] = BFloat16Rounding.bits(row[i]) }
+            } else {
+                let out = y.assumingMemoryBound(to: Float.self) + base
+                for i in p { out[i * channels] = row[i] }
             }
         }
     }
@@ -35,18 +22,23 @@ extension CPUEngine {
     /// `y[n][c][p] = x[n][p][c]`: NHWC float32 back to NCHW, tiled as ``toChannelsLast(_:_:batch:channels:pixels:bfloat16:)``.
     func fromChannelsLast(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, channels: Int,
                           pixels: Int) {
+        forEachTile(batch: batch, channels: channels, pixels: pixels) { n, c, p in
+            let row = y + (n * channels + c) * pixels, source = x + n * pixels * channels + c
+            for i in p { row[i] = source[i * channels] }
+        }
+    }
+
+    /// Calls `body(n, c, pixelRange)` for every channel `c` of every tile of ``transposeTile`` channels by
+    /// ``transposeTile`` pixels, the tiles spread over the engine's threads (each pixel range goes to one thread).
+    private func forEachTile(batch: Int, channels: Int, pixels: Int, _ body: (Int, Int, Range<Int>) -> Void) {
         let tile = Self.transposeTile
         let pixelTiles = (pixels + tile - 1) / tile
         parallelFor(batch * pixelTiles) { range in
             for item in range {
-                let n = item / pixelTiles, p0 = (item % pixelTiles) * tile, p1 = min(pixels, p0 + tile)
-                let source = x + n * pixels * channels, out = y + n * channels * pixels
+                let n = item / pixelTiles, p0 = (item % pixelTiles) * tile
+                let p = p0..<min(pixels, p0 + tile)
                 for c0 in stride(from: 0, to: channels, by: tile) {
-                    let c1 = min(channels, c0 + tile)
-                    for c in c0..<c1 {
-                        let row = out + c * pixels
-                        for p in p0..<p1 { row[p] = source[p * channels + c] }
-                    }
+                    for c in c0..<min(channels, c0 + tile) { body(n, c, p) }
                 }
             }
         }
