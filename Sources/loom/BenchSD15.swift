@@ -2,6 +2,7 @@ import ArgumentParser
 import Checkpoints
 import Diffusion
 import Foundation
+import MediaIO
 import Models
 import TensorCPU
 import TensorCore
@@ -20,6 +21,8 @@ struct BenchSD15: AsyncParsableCommand {
     @Option(help: "UNet weight dtype: f32 (ComfyUI's CPU mode, the parity mode) or bf16.") var weights = "f32"
     @Flag(help: "Skip the VAE decode.") var noDecode = false
     @Flag(help: "Evict the file from the page cache first (posix_fadvise DONTNEED) to time a cold load.") var cold = false
+    @Option(help: "Write the decoded image to this PNG file (to compare weight modes: the same seed and prompt every run).")
+    var output: String?
 
     func run() async throws {
         guard size % 8 == 0, size >= 64 else { throw ValidationError("--size must be a multiple of 8, at least 64") }
@@ -83,6 +86,14 @@ struct BenchSD15: AsyncParsableCommand {
             let image = vae.decode(samples, backend: backend)
             let decodeTime = Date().timeIntervalSince(decodeStart)
             print(String(format: "VAE decode %dx%d: %.3f s (output %@)", size, size, decodeTime, "\(image.shape)"))
+            if let output {
+                // The VAE's −1…1 range to ComfyUI's 0…1 image, channels last, 8-bit.
+                let pixels = image.permuted([0, 2, 3, 1]).contiguous()
+                let rgb = Tensor(shape: pixels.shape, scalars: pixels.scalars.map { min(max(($0 + 1) / 2, 0), 1) })
+                let png = try encodePNG(rgb.imagePixels(batch: 0), width: size, height: size, channels: 3)
+                try Data(png).write(to: URL(fileURLWithPath: output))
+                print("decoded image written to \(output)")
+            }
         }
         print(String(format: "peak resident memory: %.0f MiB", Double(BenchMemory.peakResidentBytes()) / 1_048_576))
     }
