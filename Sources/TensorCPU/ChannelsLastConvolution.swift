@@ -90,12 +90,11 @@ extension CPUEngine {
             return entry.address
         }
         let packed: UnsafeMutableRawPointer
-        let packedDescriptor: dnnl_memory_desc_t
         if let found {
             packed = UnsafeMutableRawPointer(bitPattern: found)!
-            packedDescriptor = try weightsDescriptor(convolutionDescriptor)
         } else {
-            packedDescriptor = try weightsDescriptor(convolutionDescriptor)
+            // Only a miss asks for the layout outside the cached primitive (which the convolution below reads it from).
+            let packedDescriptor = try weightsDescriptor(convolutionDescriptor)
             var descriptor = packedDescriptor
             let bytes = dnnl_memory_desc_get_size(&descriptor)
             packed = UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 64)
@@ -118,10 +117,10 @@ extension CPUEngine {
         }
 
         toChannelsLast(input, sourceBuffer, batch: n, channels: c, pixels: h * w, bfloat16: bfloat16)
-        try runDNNL(convolutionKey, create: convolutionDescriptor) { _ in
+        try runDNNL(convolutionKey, create: convolutionDescriptor) { primitive in
             var arguments: [(Int32, dnnl_memory_desc_t, UnsafeRawPointer)] = [
                 (DNNL_ARG_SRC, source, UnsafeRawPointer(sourceBuffer)),
-                (DNNL_ARG_WEIGHTS, packedDescriptor, UnsafeRawPointer(packed)),
+                (DNNL_ARG_WEIGHTS, queryMemoryDescriptor(primitive, dnnl_query_weights_md), UnsafeRawPointer(packed)),
                 (DNNL_ARG_DST, destination, UnsafeRawPointer(destinationBuffer)),
             ]
             if let bias { arguments.append((DNNL_ARG_BIAS, biasMD, UnsafeRawPointer(bias))) }
