@@ -40,6 +40,9 @@ public struct CLIPVisionHandle: Sendable {
                              path: file.path)
     }
 
+    /// The dtype the tower's weights are held in (ComfyUI's CPU default for text and image encoders).
+    public static let weightType = DType.float16
+
     public var cacheKey: ModelCache.Key { ModelCache.Key(file: file, component: "clip_vision:" + prefix) }
 
     /// The loaded tower (from the cache, or loaded now and cached).
@@ -51,7 +54,11 @@ public struct CLIPVisionHandle: Sendable {
             return try cache.value(for: cacheKey) {
                 let mapping = try cache.mapping(file)
                 defer { mapping.mapping.releaseResidentPages() }
-                let encoder = try CLIPVisionEncoder(checkpoint: mapping, prefix: prefix, configuration: configuration)
+                // ComfyUI holds CLIP vision in float16 on the CPU (`text_encoder_dtype`) and widens each weight at
+                // use: the same numbers as float32 weights from a float16 file, at half the memory. A float16 file's
+                // weights stay in the mapping (zero-copy), so they are resident only while an image is encoded.
+                let encoder = try CLIPVisionEncoder(checkpoint: mapping, prefix: prefix, configuration: configuration,
+                                                    weightType: Self.weightType)
                 return (encoder, encoder.residentBytes)
             }
         } catch let error as ModelLoadError {
@@ -66,6 +73,10 @@ public struct CLIPVisionHandle: Sendable {
     public func encode(_ image: Tensor, crop: Bool, backend: any Backend) throws(ModelLoadError) -> CLIPVisionOutput {
         let encoder = try encoder()
         let pixels = CLIPImagePreprocessing.pixels(image, size: configuration.imageSize, crop: crop)
-        return encoder.encode(pixels: pixels, backend: backend)
+        let output = encoder.encode(pixels: pixels, backend: backend)
+        // The encode faulted the tower's mapped weights in; drop them again (they refault from the page cache at
+        // the next encode) rather than keep them resident through sampling and decoding.
+        if let mapping = try? cache.mapping(file) { mapping.mapping.releaseResidentPages() }
+        return output
     }
 }

@@ -47,9 +47,10 @@ public struct CPUBackend: Backend {
 }
 
 extension CPUBackend {
-    /// `t` as float32, keeping its view (strides, offset) when it already is float32.
+    /// `t` as float32, keeping its view (strides, offset) when it already is float32, and its strides when it is a
+    /// permuted dense view (a transposed half-precision weight is widened in one pass, not element by element).
     static func float32(_ t: Tensor) -> Tensor {
-        t.dtype == .float32 ? t : t.contiguous(as: .float32)
+        t.float32KeepingLayout()
     }
 
     /// `t` as dense row-major float32.

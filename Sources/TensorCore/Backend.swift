@@ -22,6 +22,15 @@ public protocol Backend: Sendable {
     /// Group normalisation of `x[N, C, ...]` over `groups` channel groups, with optional per-channel affine.
     func groupNorm(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, epsilon: Float) -> Tensor
 
+    /// ``groupNorm(_:groups:weight:bias:epsilon:)`` followed by `activation`, as one result: the same values as the
+    /// two ops apart, without a second full-size tensor (a fast backend activates the normalised buffer in place).
+    func groupNorm(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, epsilon: Float, activation: UnaryOp) -> Tensor
+
+    /// `a · wa + b · wb` elementwise over two tensors of one shape (either may be a strided view), each product
+    /// rounded before the sum: the same values as `add(affine(a, wa, 0), affine(b, wb, 0))`, in one pass and one
+    /// result (the video models' learned blends of a spatial and a temporal path).
+    func weightedSum(_ a: Tensor, _ wa: Float, _ b: Tensor, _ wb: Float) -> Tensor
+
     /// Layer normalisation over the last dimension, with optional affine.
     func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, epsilon: Float) -> Tensor
 
@@ -87,6 +96,17 @@ public enum InterpolationMode: String, Sendable, CaseIterable {
 }
 
 extension Backend {
+    /// The composition the fused ops are defined by.
+    public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, epsilon: Float,
+                          activation: UnaryOp) -> Tensor {
+        unary(activation, groupNorm(x, groups: groups, weight: weight, bias: bias, epsilon: epsilon))
+    }
+
+    public func weightedSum(_ a: Tensor, _ wa: Float, _ b: Tensor, _ wb: Float) -> Tensor {
+        precondition(a.shape == b.shape, "weightedSum: shapes \(a.shape) and \(b.shape)")
+        return add(affine(a, scale: wa, shift: 0), affine(b, scale: wb, shift: 0))
+    }
+
     public func add(_ a: Tensor, _ b: Tensor) -> Tensor { binary(.add, a, b) }
     public func multiply(_ a: Tensor, _ b: Tensor) -> Tensor { binary(.multiply, a, b) }
 }

@@ -71,6 +71,29 @@ extension Tensor {
         return out
     }
 
+    /// Whether the elements fill exactly `count` consecutive storage slots from ``offset`` in some dimension order
+    /// (a permuted view of a dense tensor, such as a transposed weight), so the block can be converted as one run.
+    public var isDensePermutation: Bool {
+        var expected = 1
+        for d in shape.indices.filter({ shape[$0] != 1 }).sorted(by: { strides[$0] < strides[$1] }) {
+            guard strides[d] == expected else { return false }
+            expected *= shape[d]
+        }
+        return true
+    }
+
+    /// This tensor in float32 with the same strides (the block widened in one pass) when it is a
+    /// ``isDensePermutation`` view, else a dense float32 copy; `self` when already float32.
+    public func float32KeepingLayout() -> Tensor {
+        guard dtype != .float32 else { return self }
+        guard dtype == .float16 || dtype == .bfloat16, !isContiguous, count > 0, isDensePermutation else {
+            return contiguous(as: .float32)
+        }
+        let storage = TensorStorage(uninitializedByteCount: count * 4)
+        ElementConversion.widen(baseAddress, dtype, into: storage.pointer.assumingMemoryBound(to: Float.self), count: count)
+        return Tensor(storage: storage, dtype: .float32, shape: shape, strides: strides, offset: 0)
+    }
+
     /// Converts to another dtype (a contiguous copy; `self` if the dtype is already `target`).
     public func converted(to target: DType) -> Tensor {
         target == dtype ? self : contiguous(as: target)

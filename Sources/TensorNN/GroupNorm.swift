@@ -31,4 +31,9 @@ public struct GroupNorm: Module {
     public func callAsFunction(_ x: Tensor, backend: some Backend) -> Tensor {
         backend.groupNorm(x, groups: groups, weight: weight, bias: bias, epsilon: epsilon)
     }
+
+    /// The normalisation followed by `activation` (`silu` in every diffusion res block), as one backend op.
+    public func callAsFunction(_ x: Tensor, then activation: UnaryOp, backend: some Backend) -> Tensor {
+        backend.groupNorm(x, groups: groups, weight: weight, bias: bias, epsilon: epsilon, activation: activation)
+    }
 }

@@ -43,9 +43,10 @@ struct BenchSVD: AsyncParsableCommand {
         let vae = try AutoencoderKL(checkpoint: file, configuration: config.vae,
                                     prefix: SVDCheckpointConfiguration.Component.vae.prefix)
         let tower = try CLIPVisionEncoder(checkpoint: file, prefix: SVDCheckpointConfiguration.Component.clipVision.prefix,
-                                          configuration: config.clipVision)
+                                          configuration: config.clipVision, weightType: CLIPVisionHandle.weightType)
         file.mapping.releaseResidentPages()  // as the server's model cache does after a load
         let loaded = Date()
+        var peaks = [("load", BenchMemory.peakResidentBytes())]
 
         // A smooth synthetic init image, conditioned as SVD_img2vid_Conditioning does.
         var pixels = [Float](repeating: 0, count: height * width * 3)
@@ -57,10 +58,12 @@ struct BenchSVD: AsyncParsableCommand {
         let image = Tensor(shape: [1, height, width, 3], scalars: pixels)
         let embeds = tower.encode(pixels: CLIPImagePreprocessing.pixels(image, size: config.clipVision.imageSize, crop: true),
                                   backend: backend).imageEmbeds
+        file.mapping.releaseResidentPages()  // as CLIPVisionHandle does after an encode
         let encoded = Date()
         let vaeInput = Tensor(shape: [1, height, width, 3], scalars: pixels.map { $0 * 2 - 1 }).permuted([0, 3, 1, 2])
         let concat = vae.encode(backend.contiguous(vaeInput), backend: backend)
         let conditioned = Date()
+        peaks.append(("conditioning", BenchMemory.peakResidentBytes()))
         let video = VideoConditioning(fps: 6, motionBucketID: 127, augmentationLevel: 0)
         let cond = embeds.reshaped([1] + embeds.shape)
         let positive = Conditioning([Conditioning.Entry(cond, pooled: nil, concatLatentImage: concat, video: video)])
@@ -75,6 +78,7 @@ struct BenchSVD: AsyncParsableCommand {
                                              negative: negative, latent: latent, settings: settings,
                                              cfgFunction: .linear(minCFG: 1), backend: backend,
                                              progress: { _, _ in stepEnds.append(Date()) })
+        peaks.append(("sampling", BenchMemory.peakResidentBytes()))
         var stepTimes: [Double] = []
         var previous = samplingStart
         for end in stepEnds {
@@ -94,7 +98,9 @@ struct BenchSVD: AsyncParsableCommand {
             let decoded = vae.decode(samples, backend: backend)
             print(String(format: "VAE decode of %d frames: %.3f s (output %@)", frames, Date().timeIntervalSince(decodeStart),
                          "\(decoded.shape)"))
+            peaks.append(("decode", BenchMemory.peakResidentBytes()))
         }
-        print(String(format: "peak resident memory: %.0f MiB", Double(BenchMemory.peakResidentBytes()) / 1_048_576))
+        print(String(format: "peak resident memory: %.0f MiB (%@)", Double(BenchMemory.peakResidentBytes()) / 1_048_576,
+                     peaks.map { String(format: "%.0f after %@", Double($0.1) / 1_048_576, $0.0) }.joined(separator: ", ")))
     }
 }

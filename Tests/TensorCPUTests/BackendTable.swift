@@ -10,7 +10,7 @@ import TensorCore
 enum BackendTable {
     static let all: [BackendCase] =
         matmul + linear + convolution + normalization + softmax + attention + unary + binary + affine + reduce
-        + embedding + interpolate + contiguous + modelSized
+        + embedding + interpolate + contiguous + modelSized + fused
 
     static func text(_ shape: [Int]) -> String { "[" + shape.map(String.init).joined(separator: ",") + "]" }
 
@@ -287,6 +287,36 @@ enum BackendTable {
             backend.affine(random.tensor(shape, layout, scale: 3), scale: 0.18215, shift: -0.5)
         }
     }
+
+    // MARK: Fused ops
+
+    /// Group normalisation with an activation (the res blocks' `norm → SiLU`), and the video blends' weighted sum
+    /// over a dense tensor and a permuted (frames-first) view of another.
+    static let fused: [BackendCase] = [
+        ([2, 6, 5, 7], 3, UnaryOp.silu, InputLayout.dense),
+        ([1, 64, 9, 11], 32, .silu, .permuted),
+        ([1, 8, 3, 4, 5], 4, .gelu, .dense),
+        ([2, 8, 7], 2, .tanh, .float16),
+    ].map { shape, groups, op, layout in
+        BackendCase("groupNorm", nil, "\(text(shape)) \(layout) groups\(groups) then \(op)", tolerance: 1e-5) { backend, random in
+            let x = random.tensor(shape, layout, scale: 3)
+            return backend.groupNorm(x, groups: groups, weight: random.tensor([shape[1]]), bias: random.tensor([shape[1]]),
+                                     epsilon: 1e-6, activation: op)
+        }
+    } + [
+        ([3, 17], InputLayout.dense, InputLayout.dense), ([7, 33], .permuted, .dense), ([3, 5, 7], .narrowed, .expanded),
+        ([4, 9], .dense, .float16),
+    ].map { shape, left, right in
+        BackendCase("weightedSum", nil, "\(text(shape)) \(left) \(right)", tolerance: 0) { backend, random in
+            backend.weightedSum(random.tensor(shape, left, scale: 3), 0.3, random.tensor(shape, right, scale: 2), 0.7)
+        }
+    } + [
+        BackendCase("weightedSum", nil, "[2,3,4,5,6] frames-first view", tolerance: 0) { backend, random in
+            let video = random.tensor([2, 4, 3, 5, 6], scale: 3)  // [B, C, T, H, W]
+            let framesFirst = video.permuted([0, 2, 1, 3, 4])     // [B, T, C, H, W]
+            return backend.weightedSum(framesFirst, 0.62, random.tensor([2, 3, 4, 5, 6]), 0.38)
+        },
+    ]
 
     // MARK: Reductions and gathers
 

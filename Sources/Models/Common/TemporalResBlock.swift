@@ -41,7 +41,7 @@ struct TemporalResBlock: Module {
     /// - Returns: `[B, C, T, H, W]`.
     func residual(_ x: Tensor, activatedEmbedding: Tensor?, backend: some Backend) -> Tensor {
         let (videos, channels, frames) = (x.shape[0], x.shape[1], x.shape[2])
-        var h = backend.unary(.silu, inNorm(x, backend: backend))
+        var h = inNorm(x, then: .silu, backend: backend)
         h = inConv(h, backend: backend)
         if let embedding, let activatedEmbedding {
             // [B·T, C] → [B, C, T, 1, 1], a view.
@@ -49,7 +49,7 @@ struct TemporalResBlock: Module {
                 .reshaped([videos, frames, channels]).permuted([0, 2, 1]).unsqueezed(3).unsqueezed(4)
             h = backend.add(h, shift)
         }
-        h = backend.unary(.silu, outNorm(h, backend: backend))
+        h = outNorm(h, then: .silu, backend: backend)
         return outConv(h, backend: backend)
     }
 

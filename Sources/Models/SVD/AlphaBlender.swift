@@ -28,6 +28,6 @@ struct AlphaBlender: Module {
 
     /// `α · spatial + (1 − α) · temporal` for two tensors of one shape (either may be a strided view).
     func callAsFunction(spatial: Tensor, temporal: Tensor, backend: some Backend) -> Tensor {
-        backend.add(backend.affine(spatial, scale: alpha, shift: 0), backend.affine(temporal, scale: 1 - alpha, shift: 0))
+        backend.weightedSum(spatial, alpha, temporal, 1 - alpha)
     }
 }

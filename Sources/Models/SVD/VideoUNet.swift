@@ -100,7 +100,7 @@ public struct VideoUNet: Module {
         embedding = backend.unary(.silu, embedding)
 
         var h = layers.blocks(x, activatedEmbedding: embedding, context: context, frames: numFrames, backend: backend)
-        h = backend.unary(.silu, layers.outNorm(h, backend: backend))
+        h = layers.outNorm(h, then: .silu, backend: backend)
         return layers.outConv(h, backend: backend)
     }
 }

@@ -78,7 +78,7 @@ public struct SD1UNet: Module {
 
         let embedding = backend.unary(.silu, layers.timeEmbedding(timesteps, backend: backend))
         var h = layers.blocks(x, activatedEmbedding: embedding, context: context, backend: backend)
-        h = backend.unary(.silu, layers.outNorm(h, backend: backend))
+        h = layers.outNorm(h, then: .silu, backend: backend)
         return layers.outConv(h, backend: backend)
     }
 }

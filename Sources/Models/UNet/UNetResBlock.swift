@@ -43,11 +43,11 @@ struct UNetResBlock: Module {
     /// - Parameter activatedEmbedding: `SiLU(emb)` `[B, embeddingDimension]`; the SiLU that opens
     ///   `emb_layers` is the same for every block, so the caller applies it once.
     func callAsFunction(_ x: Tensor, activatedEmbedding: Tensor, backend: some Backend) -> Tensor {
-        var h = backend.unary(.silu, inNorm(x, backend: backend))
+        var h = inNorm(x, then: .silu, backend: backend)
         h = inConv(h, backend: backend)
         let shift = embedding(activatedEmbedding, backend: backend)  // [B, out]
         h = backend.add(h, shift.reshaped([shift.shape[0], shift.shape[1], 1, 1]))
-        h = backend.unary(.silu, outNorm(h, backend: backend))
+        h = outNorm(h, then: .silu, backend: backend)
         h = outConv(h, backend: backend)
         return backend.add(skip.map { $0(x, backend: backend) } ?? x, h)
     }

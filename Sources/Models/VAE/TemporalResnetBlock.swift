@@ -35,10 +35,10 @@ struct TemporalResnetBlock: Module {
         let temporal = timeStack(VideoLayout.channelsFirst(h, frames: frames, backend: backend), activatedEmbedding: nil,
                                  backend: backend)
         let alpha = alpha(backend: backend)
-        // alpha · temporal, read back into the frames-first layout by the multiplication itself.
-        let weighted = VideoLayout.flatten(
-            backend.multiply(VideoLayout.framesFirstView(temporal), Tensor(shape: [1], scalars: [alpha])))
-        let kept = backend.multiply(h, Tensor(shape: [1], scalars: [1 - alpha]))
-        return backend.add(weighted, kept)
+        // alpha · temporal + (1 − alpha) · h in one pass, the temporal branch read back into the frames-first layout
+        // through its strides.
+        let framesFirst = VideoLayout.framesFirstView(temporal)
+        let blended = backend.weightedSum(framesFirst, alpha, h.reshaped(framesFirst.shape), 1 - alpha)
+        return VideoLayout.flatten(blended)
     }
 }

@@ -98,7 +98,7 @@ struct VAEDecoder: Module {
             for block in level.blocks { h = block(h, frames: frames, backend: backend) }
             if let upsample = level.upsample { h = upsample(h, backend: backend) }
         }
-        h = backend.unary(.silu, normOut(h, backend: backend))
+        h = normOut(h, then: .silu, backend: backend)
         switch convOut {
         case .image(let conv): return conv(h, backend: backend)
         case .video(let conv): return conv(h, frames: frames, backend: backend)

@@ -64,7 +64,7 @@ struct VAEEncoder: Module {
             if let downsample = level.downsample { h = downsample(h, backend: backend) }
         }
         h = mid(h, backend: backend)
-        h = backend.unary(.silu, normOut(h, backend: backend))
+        h = normOut(h, then: .silu, backend: backend)
         return convOut(h, backend: backend)
     }
 }

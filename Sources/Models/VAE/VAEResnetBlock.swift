@@ -38,9 +38,9 @@ struct VAEResnetBlock: Module {
 
     /// `x[B, in, H, W]` → `[B, out, H, W]`. Each intermediate is released as soon as the next one exists.
     func callAsFunction(_ x: Tensor, backend: some Backend) -> Tensor {
-        var h = backend.unary(.silu, norm1(x, backend: backend))
+        var h = norm1(x, then: .silu, backend: backend)
         h = conv1(h, backend: backend)
-        h = backend.unary(.silu, norm2(h, backend: backend))
+        h = norm2(h, then: .silu, backend: backend)
         h = conv2(h, backend: backend)
         let skip = shortcut.map { $0(x, backend: backend) } ?? x
         return backend.add(skip, h)
