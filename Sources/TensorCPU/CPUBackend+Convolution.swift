@@ -25,6 +25,25 @@ extension CPUBackend {
         }
         precondition(weight.shape == parameters.weightShape && bias.map { $0.shape == [weight.shape[0]] } ?? true,
                      "convolution: input \(x.shape), weight \(weight.shape), bias \(bias?.shape ?? []), groups \(groups)")
+        if Self.isChannelsLast(x), parameters.inputSize.count == 2, parameters.groups == 1, weight.isContiguous,
+           weight.dtype == .float32 || weight.dtype == .bfloat16 {
+            // A channels-last map stays channels-last: no transpose on either side.
+            let out = Self.channelsLastTensor(batch: parameters.batch, channels: parameters.outChannels,
+                                              height: parameters.outputSize[0], width: parameters.outputSize[1])
+            let b = bias.map(Self.dense)
+            let succeeded: Bool = withExtendedLifetime((x, weight, b, out)) {
+                do {
+                    try engine.convolutionChannelsLast(
+                        parameters, input: Self.pointer(x), weight: weight.baseAddress, weightOwner: weight.storage,
+                        bfloat16: weight.dtype == .bfloat16, bias: b.map { UnsafePointer(Self.pointer($0)) },
+                        output: Self.pointer(out), inputIsChannelsLast: true, outputChannelsLast: true)
+                    return true
+                } catch {
+                    return false
+                }
+            }
+            if succeeded { return out }
+        }
         let out = Tensor(uninitialized: parameters.outputShape)
         if Self.usesChannelsLast(parameters, weight: weight) {
             let input = Self.dense(x), b = bias.map(Self.dense)
@@ -105,6 +124,9 @@ extension CPUBackend {
         let channels = x.shape[1]
         precondition(weight.map { $0.count == channels } ?? true && bias.map { $0.count == channels } ?? true,
                      "groupNorm: weight \(weight?.shape ?? []), bias \(bias?.shape ?? []) for \(x.shape)")
+        if Self.isChannelsLast(x) {
+            return groupNormChannelsLast(x, groups: groups, weight: weight, bias: bias, epsilon: epsilon)
+        }
         let input = Self.dense(x), gamma = weight.map(Self.dense), beta = bias.map(Self.dense)
         let out = Tensor(uninitialized: x.shape)
         withExtendedLifetime((input, gamma, beta, out)) {

@@ -8,8 +8,10 @@ extension CPUBackend {
     /// GELU (erf and tanh), SiLU and quick GELU on oneDNN's eltwise primitive; the other functions as float32 loops
     /// over libm. Falls back to ``ReferenceBackend`` when oneDNN fails.
     public func unary(_ op: UnaryOp, _ x: Tensor) -> Tensor {
-        let input = Self.dense(x)
-        let out = Tensor(uninitialized: x.shape)
+        // A permuted dense view (a channels-last map) is processed as its one run of storage and keeps its strides.
+        let run = Self.denseRun(x)
+        let input = run ?? Self.dense(x)
+        let out = run.map(Self.uninitialized(like:)) ?? Tensor(uninitialized: x.shape)
         let count = out.count
         guard count > 0 else { return out }
         let activation: Activation? =
@@ -51,8 +53,6 @@ extension CPUBackend {
             preconditionFailure("binary \(op): shapes \(a.shape) and \(b.shape) do not broadcast")
         }
         let x = Self.float32(a), y = Self.float32(b)
-        let out = Tensor(uninitialized: shape)
-        guard out.count > 0 else { return out }
         let kernelOp: TensorCPU.BinaryOp? =
             switch op {
             case .add: .add
@@ -61,6 +61,17 @@ extension CPUBackend {
             case .divide: .div
             case .maximum, .minimum: nil
             }
+        if let kernelOp, let run = Self.denseRun(x), x.shape == y.shape, x.strides == y.strides, Self.denseRun(y) != nil {
+            // Two views with one permuted dense layout (channels-last maps): one flat pass, the layout kept.
+            let out = Self.uninitialized(like: run)
+            withExtendedLifetime((x, y, out)) {
+                engine.binary(kernelOp, a: Self.pointer(x), aShape: [x.count], aStrides: [1], b: Self.pointer(y),
+                              bShape: [x.count], bStrides: [1], out: Self.pointer(out))
+            }
+            return out
+        }
+        let out = Tensor(uninitialized: shape)
+        guard out.count > 0 else { return out }
         withExtendedLifetime((x, y, out)) {
             let pa = Self.pointer(x), pb = Self.pointer(y), pc = Self.pointer(out)
             if let kernelOp {
@@ -118,6 +129,9 @@ extension CPUBackend {
         }
         let inH = x.shape[x.rank - 2], inW = x.shape[x.rank - 1]
         precondition(inH >= 1 && inW >= 1, "interpolate: empty input \(x.shape)")
+        if kernelMode == .nearest, Self.isChannelsLast(x) {
+            return interpolateNearestChannelsLast(x, height: size.height, width: size.width)
+        }
         let input = Self.dense(x)
         let out = Tensor(uninitialized: Array(x.shape.dropLast(2)) + [size.height, size.width])
         withExtendedLifetime((input, out)) {

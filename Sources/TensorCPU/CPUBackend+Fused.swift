@@ -34,6 +34,18 @@ extension CPUBackend {
     public func weightedSum(_ a: Tensor, _ wa: Float, _ b: Tensor, _ wb: Float) -> Tensor {
         precondition(a.shape == b.shape, "weightedSum: shapes \(a.shape) and \(b.shape)")
         let x = Self.float32(a), y = Self.float32(b)
+        if let run = Self.denseRun(x), x.strides == y.strides, Self.denseRun(y) != nil {
+            // One permuted dense layout on both sides (channels-last maps): one flat pass, the layout kept.
+            let out = Self.uninitialized(like: run)
+            withExtendedLifetime((x, y, out)) {
+                let px = UnsafePointer(Self.pointer(x)), py = UnsafePointer(Self.pointer(y)), q = Self.pointer(out)
+                engine.parallelFor(out.count, grain: 16384) { range in
+                    VectorLoops.weightedSum(px + range.lowerBound, wa, py + range.lowerBound, wb, q + range.lowerBound,
+                                            range.count)
+                }
+            }
+            return out
+        }
         let out = Tensor(uninitialized: a.shape)
         let count = out.count
         guard count > 0 else { return out }

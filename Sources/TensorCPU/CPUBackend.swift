@@ -31,7 +31,7 @@ public struct CPUBackend: Backend {
 
     /// A dense float32 copy (`x` itself when already dense float32).
     public func contiguous(_ x: Tensor) -> Tensor {
-        x.contiguous(as: .float32)
+        Self.dense(x)
     }
 
     /// `torch.sum/mean/amax/amin`: delegated to ``ReferenceBackend/reduce(_:_:dims:keepDims:)``.
@@ -55,7 +55,29 @@ extension CPUBackend {
 
     /// `t` as dense row-major float32.
     static func dense(_ t: Tensor) -> Tensor {
-        t.contiguous(as: .float32)
+        if isChannelsLast(t) {
+            // A channels-last map back to channels-first with the tiled transpose.
+            let (n, c, h, w) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
+            let out = Tensor(uninitialized: t.shape)
+            withExtendedLifetime((t, out)) {
+                CPUEngine.transposeFromChannelsLast(pointer(t), pointer(out), batch: n, channels: c, pixels: h * w)
+            }
+            return out
+        }
+        return t.contiguous(as: .float32)
+    }
+
+    /// `t` itself when it is a channels-last map (``isChannelsLast(_:)``): its elements fill one run of storage, so
+    /// elementwise ops run over the run and keep the layout. (Other permuted views give contiguous results, as the
+    /// ``Backend`` contract says.)
+    static func denseRun(_ t: Tensor) -> Tensor? {
+        isChannelsLast(t) ? t : nil
+    }
+
+    /// A new uninitialised float32 tensor with `t`'s shape and strides (`t` a ``denseRun(_:)``).
+    static func uninitialized(like t: Tensor) -> Tensor {
+        Tensor(storage: TensorStorage(uninitializedByteCount: t.count * 4), dtype: .float32, shape: t.shape,
+               strides: t.strides)
     }
 
     /// The first element of a float32 tensor (valid while `t` is alive: use inside `withExtendedLifetime`).

@@ -40,9 +40,12 @@ extension CPUEngine {
     ///   - bias: `outChannels` float32 values, or `nil`.
     ///   - output: `parameters.outputShape`, contiguous float32; overwritten.
     /// - Throws: ``KernelError`` for grouped or non-2-d convolutions and for oneDNN failures.
+    ///   - inputIsChannelsLast: `input` is already NHWC (`[N, H, W, C]` in memory): no transpose in.
+    ///   - outputChannelsLast: write `output` as NHWC: no transpose out.
     public func convolutionChannelsLast(
         _ parameters: ConvolutionParameters, input: UnsafePointer<Float>, weight: UnsafeRawPointer, weightOwner: AnyObject,
-        bfloat16: Bool, bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>
+        bfloat16: Bool, bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>,
+        inputIsChannelsLast: Bool = false, outputChannelsLast: Bool = false
     ) throws {
         try parameters.validate()
         let p = parameters
@@ -60,12 +63,15 @@ extension CPUEngine {
         var ints = [n, c, o, bias == nil ? 0 : 1, bfloat16 ? 1 : 0]
         ints += p.inputSize + p.kernelSize + p.stride + p.paddingBegin + p.paddingEnd + p.dilation
 
+        // Staging buffers only for the sides that need a layout (or type) change.
         let cache = StorageBlockCache.shared
-        let sourceBytes = n * c * h * w * (bfloat16 ? 2 : 4), destinationBytes = n * o * oh * ow * 4
-        let sourceBuffer = cache.allocate(byteCount: sourceBytes)
-        defer { cache.deallocate(sourceBuffer, byteCount: sourceBytes) }
-        let destinationBuffer = cache.allocate(byteCount: destinationBytes)
-        defer { cache.deallocate(destinationBuffer, byteCount: destinationBytes) }
+        let stagesSource = !inputIsChannelsLast || bfloat16, stagesDestination = !outputChannelsLast
+        let sourceBytes = stagesSource ? n * c * h * w * (bfloat16 ? 2 : 4) : 0
+        let destinationBytes = stagesDestination ? n * o * oh * ow * 4 : 0
+        let sourceBuffer = stagesSource ? cache.allocate(byteCount: sourceBytes) : UnsafeMutableRawPointer(mutating: input)
+        defer { if stagesSource { cache.deallocate(sourceBuffer, byteCount: sourceBytes) } }
+        let destinationBuffer = stagesDestination ? cache.allocate(byteCount: destinationBytes) : UnsafeMutableRawPointer(output)
+        defer { if stagesDestination { cache.deallocate(destinationBuffer, byteCount: destinationBytes) } }
 
         let convolutionKey = PrimitiveKey(kind: "conv2d_nhwc", ints: ints)
         func convolutionDescriptor(_ engine: DNNLHandle) throws -> dnnl_primitive_desc_t {
@@ -116,7 +122,14 @@ extension CPUEngine {
             }
         }
 
-        toChannelsLast(input, sourceBuffer, batch: n, channels: c, pixels: h * w, bfloat16: bfloat16)
+        if !inputIsChannelsLast {
+            toChannelsLast(input, sourceBuffer, batch: n, channels: c, pixels: h * w, bfloat16: bfloat16)
+        } else if bfloat16 {
+            let count = n * c * h * w, target = sourceBuffer.assumingMemoryBound(to: UInt16.self)
+            parallelFor(count, grain: 1 << 16) { range in
+                BFloat16Rounding.narrow(input + range.lowerBound, target + range.lowerBound, range.count)
+            }
+        }
         try runDNNL(convolutionKey, create: convolutionDescriptor) { primitive in
             var arguments: [(Int32, dnnl_memory_desc_t, UnsafeRawPointer)] = [
                 (DNNL_ARG_SRC, source, UnsafeRawPointer(sourceBuffer)),
@@ -126,8 +139,10 @@ extension CPUEngine {
             if let bias { arguments.append((DNNL_ARG_BIAS, biasMD, UnsafeRawPointer(bias))) }
             return arguments
         }
-        fromChannelsLast(destinationBuffer.assumingMemoryBound(to: Float.self), output, batch: n, channels: o,
-                         pixels: oh * ow)
+        if stagesDestination {
+            fromChannelsLast(destinationBuffer.assumingMemoryBound(to: Float.self), output, batch: n, channels: o,
+                             pixels: oh * ow)
+        }
     }
 
     /// The weights layout the primitive descriptor `create` makes chooses.

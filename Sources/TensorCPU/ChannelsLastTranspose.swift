@@ -1,3 +1,5 @@
+import Dispatch
+import Foundation
 import TensorCore
 
 extension CPUEngine {
@@ -22,18 +24,42 @@ extension CPUEngine {
     /// `y[n][c][p] = x[n][p][c]`: NHWC float32 back to NCHW, tiled as ``toChannelsLast(_:_:batch:channels:pixels:bfloat16:)``.
     func fromChannelsLast(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int, channels: Int,
                           pixels: Int) {
-        forEachTile(batch: batch, channels: channels, pixels: pixels) { n, c, p in
+        Self.transposeFromChannelsLast(x, y, batch: batch, channels: channels, pixels: pixels, threads: threads)
+    }
+
+    /// ``fromChannelsLast(_:_:batch:channels:pixels:)`` without an engine, on `threads` threads (all online cores by
+    /// default).
+    static func transposeFromChannelsLast(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, batch: Int,
+                                          channels: Int, pixels: Int, threads: Int = onlineCores) {
+        forEachTile(batch: batch, channels: channels, pixels: pixels, threads: threads) { n, c, p in
             let row = y + (n * channels + c) * pixels, source = x + n * pixels * channels + c
             for i in p { row[i] = source[i * channels] }
         }
     }
 
-    /// Calls `body(n, c, pixelRange)` for every channel `c` of every tile of ``transposeTile`` channels by
-    /// ``transposeTile`` pixels, the tiles spread over the engine's threads (each pixel range goes to one thread).
     private func forEachTile(batch: Int, channels: Int, pixels: Int, _ body: (Int, Int, Range<Int>) -> Void) {
+        Self.forEachTile(batch: batch, channels: channels, pixels: pixels, threads: threads, body)
+    }
+
+    /// Calls `body(n, c, pixelRange)` for every channel `c` of every tile of ``transposeTile`` channels by
+    /// ``transposeTile`` pixels, the tiles spread over `threads` threads (each pixel range goes to one thread).
+    private static func forEachTile(batch: Int, channels: Int, pixels: Int, threads: Int,
+                                    _ body: (Int, Int, Range<Int>) -> Void) {
         let tile = Self.transposeTile
         let pixelTiles = (pixels + tile - 1) / tile
-        parallelFor(batch * pixelTiles) { range in
+        let count = batch * pixelTiles
+        let parts = min(max(1, threads), count)
+        guard parts > 1 else {
+            if count > 0 { tiles(0..<count) }
+            return
+        }
+        withoutActuallyEscaping(tiles) { tiles in
+            let box = UncheckedSendable(tiles)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                box.value((part * count / parts)..<((part + 1) * count / parts))
+            }
+        }
+        func tiles(_ range: Range<Int>) {
             for item in range {
                 let n = item / pixelTiles, p0 = (item % pixelTiles) * tile
                 let p = p0..<min(pixels, p0 + tile)
@@ -43,6 +69,9 @@ extension CPUEngine {
             }
         }
     }
+
+    /// The number of online cores.
+    static let onlineCores = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
     /// Tile edge (elements) of the layout transposes: 64×64 floats read and written stay within L1.
     static let transposeTile = 64

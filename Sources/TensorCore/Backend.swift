@@ -3,7 +3,8 @@
 /// ``ReferenceBackend`` defines every op with plain loops and is the specification; fast backends
 /// (TensorCPU's `CPUBackend`) must agree with it within the tolerances of the op harness. Inputs may
 /// be any views (strided, broadcast, offset) of any float dtype; outputs are new contiguous float32
-/// tensors unless an op says otherwise. Shape errors are programming errors (models validate
+/// tensors unless an op says otherwise — and, on a backend whose ``channelsLast(_:)`` changes the layout, ops on
+/// such maps may keep that layout (read results through views or ``contiguous(_:)``, never as raw memory). Shape errors are programming errors (models validate
 /// checkpoint shapes when loading) and stop with a precondition failure naming the op and shapes.
 ///
 /// Backends run compute on the calling thread: call them from a compute thread, never from an event
@@ -62,6 +63,11 @@ public protocol Backend: Sendable {
 
     /// A dense float32 copy of any view (materialises permutes, slices and broadcasts).
     func contiguous(_ x: Tensor) -> Tensor
+
+    /// `x[N, C, H, W]` with the same values in the memory layout this backend's 2-d convolutions run fastest on (a
+    /// view with other strides, such as channels-last); the ops that follow keep that layout where they can. A hint
+    /// for a chain of convolutions over large maps (a VAE decoder); the default returns `x`.
+    func channelsLast(_ x: Tensor) -> Tensor
 }
 
 public enum UnaryOp: String, Sendable, CaseIterable {
@@ -96,6 +102,8 @@ public enum InterpolationMode: String, Sendable, CaseIterable {
 }
 
 extension Backend {
+    public func channelsLast(_ x: Tensor) -> Tensor { x }
+
     /// The composition the fused ops are defined by.
     public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, epsilon: Float,
                           activation: UnaryOp) -> Tensor {

@@ -134,6 +134,32 @@ import TensorCPU
         }
     }
 
+    /// After `channelsLast`, convolutions, group norms, activations, sums and nearest upsampling hand on channels-last
+    /// maps (no transposes between them), with the values of the channels-first chain; `contiguous` reads them back.
+    @Test func chainsKeepTheChannelsLastLayout() throws {
+        let backend = try CPUBackend()
+        var random = SeededRandom(seed: 31)
+        let x = Tensor(shape: [1, 16, 6, 5], scalars: random.floats(480))
+        let w = Tensor(shape: [16, 16, 3, 3], scalars: random.floats(16 * 16 * 9).map { $0 * 0.2 })
+        let gamma = Tensor(shape: [16], scalars: random.floats(16))
+        func chain(_ input: Tensor) -> [Tensor] {
+            let norm = backend.groupNorm(input, groups: 4, weight: gamma, bias: nil, epsilon: 1e-6, activation: .silu)
+            let conv = backend.convolution(norm, weight: w, bias: nil, stride: [1], padding: [1], dilation: [1], groups: 1)
+            let sum = backend.add(conv, input)
+            let up = backend.interpolate(backend.unary(.tanh, sum), size: (12, 10), mode: .nearest)
+            return [norm, conv, sum, up]
+        }
+        let mapped = backend.channelsLast(x)
+        #expect(mapped.strides == [480, 1, 80, 16] && mapped.scalars == x.scalars)
+        for (kept, plain) in zip(chain(mapped), chain(x)) {
+            let (c, h, w) = (kept.shape[1], kept.shape[2], kept.shape[3])
+            #expect(kept.strides == [h * w * c, 1, w * c, c], "\(kept.shape) lost the layout: \(kept.strides)")
+            #expect(plain.isContiguous)
+            #expect(BFloat16KernelTests.maxRelativeError(backend.contiguous(kept).scalars, plain.scalars) < 1e-5)
+            #expect(backend.contiguous(kept).isContiguous)
+        }
+    }
+
     @Test func packedWeightsLiveAsLongAsTheirTensor() throws {
         let engine = try CPUEngine()
         var random = SeededRandom(seed: 3)

@@ -10,7 +10,7 @@ import TensorCore
 enum BackendTable {
     static let all: [BackendCase] =
         matmul + linear + convolution + normalization + softmax + attention + unary + binary + affine + reduce
-        + embedding + interpolate + contiguous + modelSized + fused
+        + embedding + interpolate + contiguous + modelSized + fused + channelsLast
 
     static func text(_ shape: [Int]) -> String { "[" + shape.map(String.init).joined(separator: ",") + "]" }
 
@@ -315,6 +315,42 @@ enum BackendTable {
             let video = random.tensor([2, 4, 3, 5, 6], scale: 3)  // [B, C, T, H, W]
             let framesFirst = video.permuted([0, 2, 1, 3, 4])     // [B, T, C, H, W]
             return backend.weightedSum(framesFirst, 0.62, random.tensor([2, 3, 4, 5, 6]), 0.38)
+        },
+    ]
+
+    // MARK: Channels-last chains
+
+    /// Ops on a map after ``Backend/channelsLast(_:)``: the CPU backend keeps the layout through convolutions
+    /// (float32 and bfloat16 weights, 3×3 and 1×1, strided), group norms, activations, sums, weighted sums and
+    /// nearest upsampling, and transposes back for any other op; the reference backend's hint is the identity.
+    static let channelsLast: [BackendCase] = [
+        BackendCase("channelsLast", nil, "[2,5,7,3] round trip", tolerance: 0) { backend, random in
+            backend.contiguous(backend.channelsLast(random.tensor([2, 5, 7, 3])))
+        },
+        BackendCase("channelsLast", nil, "[1,16,9,11] resnet chain", tolerance: 1e-5) { backend, random in
+            let x = backend.channelsLast(random.tensor([1, 16, 9, 11], scale: 2))
+            let w1 = random.tensor([8, 16, 3, 3], scale: 0.2), b1 = random.tensor([8])
+            let w2 = random.tensor([8, 8, 3, 3], scale: 0.2), skip = random.tensor([8, 16, 1, 1], scale: 0.3)
+            let gamma = random.tensor([16]), beta = random.tensor([16])
+            var h = backend.groupNorm(x, groups: 4, weight: gamma, bias: beta, epsilon: 1e-6, activation: .silu)
+            h = backend.convolution(h, weight: w1, bias: b1, stride: [1], padding: [1], dilation: [1], groups: 1)
+            h = backend.unary(.silu, backend.groupNorm(h, groups: 2, weight: nil, bias: nil, epsilon: 1e-6))
+            h = backend.convolution(h, weight: w2, bias: nil, stride: [1], padding: [1], dilation: [1], groups: 1)
+            let shortcut = backend.convolution(x, weight: skip, bias: nil, stride: [1], padding: [0], dilation: [1],
+                                               groups: 1)
+            let sum = backend.add(shortcut, h)
+            let up = backend.interpolate(backend.weightedSum(sum, 0.25, h, 0.75), size: (18, 22), mode: .nearest)
+            return backend.contiguous(up)
+        },
+        BackendCase("channelsLast", nil, "[2,8,10,10] strided conv, bfloat16 weights, then other ops", tolerance: 2e-2) {
+            backend, random in
+            let x = backend.channelsLast(random.tensor([2, 8, 10, 10]))
+            let w = random.tensor([6, 8, 3, 3], scale: 0.3).contiguous(as: .bfloat16)
+            let h = backend.convolution(x, weight: w, bias: nil, stride: [2], padding: [1], dilation: [1], groups: 1)
+            // Ops without a channels-last kernel read the map back in the channels-first layout.
+            let resized = backend.interpolate(h, size: (7, 3), mode: .bilinear)  // [2, 6, 7, 3]
+            return backend.softmax(backend.binary(.maximum, h.narrowed(dim: 2, start: 0, length: 3).transposed(2, 3)
+                .narrowed(dim: 2, start: 0, length: 3), resized.narrowed(dim: 2, start: 2, length: 3)))
         },
     ]
 

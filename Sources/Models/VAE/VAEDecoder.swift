@@ -94,13 +94,17 @@ struct VAEDecoder: Module {
         let frames = z.shape[0]
         var h = convIn(z, backend: backend)
         h = mid(h, frames: frames, backend: backend)
+        // The image decoder's up levels are a chain of convolutions over ever larger maps: run them in the layout the
+        // backend's convolutions prefer (channels-last on the CPU), which the norms, activations, sums and upsampling
+        // keep. (The temporal decoder's 3-d layers take channels-first videos, so it stays as it is.)
+        if case .image = convOut { h = backend.channelsLast(h) }
         for level in levels.reversed() {
             for block in level.blocks { h = block(h, frames: frames, backend: backend) }
             if let upsample = level.upsample { h = upsample(h, backend: backend) }
         }
         h = normOut(h, then: .silu, backend: backend)
         switch convOut {
-        case .image(let conv): return conv(h, backend: backend)
+        case .image(let conv): return backend.contiguous(conv(h, backend: backend))
         case .video(let conv): return conv(h, frames: frames, backend: backend)
         }
     }
