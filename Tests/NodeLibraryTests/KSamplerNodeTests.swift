@@ -239,6 +239,10 @@ import Workflow
         #expect(v != plain)
         let finite = v.allSatisfy { $0.isFinite }
         #expect(finite)
+        for sampling in ["lcm", "img_to_img"] {
+            let other = try patched(sampling)
+            #expect(other != plain && other != v && other.allSatisfy { $0.isFinite }, "\(sampling)")
+        }
     }
     /// `VAEDecodeTiled` / `VAEEncodeTiled` as nodes: a tile covering the whole image gives the plain result;
     /// small tiles give the right shapes with finite values.

@@ -10,6 +10,10 @@ import TensorCore
 /// `σ_t = √((1 − ᾱ_t)/ᾱ_t)`, stored as float32 (and `log σ` computed in float64, then stored as float32), σ
 /// increasing with t; the network's timestep is the index of the nearest `log σ`.
 ///
+/// Distilled schedule (ComfyUI's `ModelSamplingDiscreteDistilled`, `ModelSamplingDiscrete`'s `lcm` option): 50 of the
+/// discrete sigmas, every `T/50`-th counted down from the top; the network's timestep for σ is the nearest one's index
+/// times `T/50` plus `T/50 − 1` (so 19 … 999).
+///
 /// Continuous EDM schedule (Karras et al., "Elucidating the Design Space of Diffusion-Based Generative Models",
 /// 2022): σ anywhere in [σ_min, σ_max], the network's timestep is `0.25·ln σ`; a table of 1000 sigmas spaced
 /// evenly in `log σ` (float32, as ComfyUI builds it) serves the schedulers that read one.
@@ -22,6 +26,11 @@ public struct ModelSampling: Sendable, Equatable {
         case vPrediction
         /// The clean sample itself: `denoised = output`.
         case x0
+        /// A latent consistency model (ComfyUI's `LCM`, ε-prediction): with `t'` = 10 × the network's timestep,
+        /// `denoised = c_out·(x − ε·σ) + c_skip·x`, `c_skip = σ_d²/(t'² + σ_d²)`, `c_out = t'/√(t'² + σ_d²)`, σ_d = 0.5.
+        case lcm
+        /// ComfyUI's `IMG_TO_IMG`: x0-prediction whose network input is the sampler's x unscaled.
+        case imgToImg
     }
 
     /// How σ maps to the network's timestep.
@@ -30,6 +39,8 @@ public struct ModelSampling: Sendable, Equatable {
         case discrete
         /// `t = 0.25·ln σ` (EDM).
         case continuousEDM
+        /// A distilled subset of a discrete schedule: table index `i` is timestep `i·skipSteps + skipSteps − 1`.
+        case distilled(skipSteps: Int)
     }
 
     public let prediction: Prediction
@@ -93,6 +104,31 @@ public struct ModelSampling: Sendable, Equatable {
         self.sigmaData = Float(sigmaData)
     }
 
+    /// ComfyUI's `ModelSamplingDiscreteDistilled` over this discrete schedule: `originalTimesteps` of its sigmas
+    /// (`σ[T − 1 − x·(T/n)]` for x < n, increasing), `log σ` taken in float32, with `prediction`.
+    public func distilled(originalTimesteps n: Int = 50, prediction: Prediction) -> ModelSampling {
+        precondition(timeScale == .discrete && n >= 2 && sigmas.count >= n, "ModelSampling: cannot distil \(timeScale)")
+        let skip = sigmas.count / n
+        var valid = [Float](repeating: 0, count: n)
+        for x in 0..<n { valid[n - 1 - x] = sigmas[sigmas.count - 1 - x * skip] }
+        return ModelSampling(prediction: prediction, timeScale: .distilled(skipSteps: skip), sigmas: valid,
+                             logSigmas: valid.map { Foundation.log($0) }, sigmaData: sigmaData)
+    }
+
+    private init(prediction: Prediction, timeScale: TimeScale, sigmas: [Float], logSigmas: [Float], sigmaData: Float) {
+        self.prediction = prediction
+        self.timeScale = timeScale
+        self.sigmas = sigmas
+        self.logSigmas = logSigmas
+        self.sigmaData = sigmaData
+    }
+
+    /// The same schedule with another parameterisation.
+    public func with(prediction: Prediction) -> ModelSampling {
+        ModelSampling(prediction: prediction, timeScale: timeScale, sigmas: sigmas, logSigmas: logSigmas,
+                      sigmaData: sigmaData)
+    }
+
     /// Stable Video Diffusion's sampling: v-prediction on the EDM schedule with σ in [0.002, 700].
     public static let stableVideoDiffusion = continuousEDM(prediction: .vPrediction, sigmaMin: 0.002, sigmaMax: 700)
 
@@ -107,6 +143,7 @@ public struct ModelSampling: Sendable, Equatable {
         switch timeScale {
         case .discrete: Float(timestepIndex(sigma))
         case .continuousEDM: 0.25 * Foundation.log(sigma)
+        case .distilled(let skip): Float(timestepIndex(sigma) * skip + skip - 1)
         }
     }
 
@@ -131,6 +168,8 @@ public struct ModelSampling: Sendable, Equatable {
     /// (float32, the timestep clamped to [0, T − 1]).
     public func sigma(timestep: Float) -> Float {
         if timeScale == .continuousEDM { return Foundation.exp(timestep / 0.25) }
+        var timestep = timestep
+        if case .distilled(let skip) = timeScale { timestep = (timestep - Float(skip - 1)) / Float(skip) }
         let t = Swift.min(Swift.max(timestep, 0), Float(sigmas.count - 1))
         let low = Int(t.rounded(.down))
         let high = Int(t.rounded(.up))
@@ -150,8 +189,9 @@ public struct ModelSampling: Sendable, Equatable {
         return Double(sigma(timestep: Float((1 - percent) * 999)))
     }
 
-    /// The network input for a sampler state `x` at σ: `x / √(σ² + σ_d²)`.
+    /// The network input for a sampler state `x` at σ: `x / √(σ² + σ_d²)` (`x` itself for ``Prediction/imgToImg``).
     public func calculateInput(sigma: Float, _ x: Tensor) -> Tensor {
+        if prediction == .imgToImg { return x }
         let scale = (sigma * sigma + sigmaData * sigmaData).squareRoot()
         return LatentMath.map(x) { $0 / scale }
     }
@@ -166,8 +206,17 @@ public struct ModelSampling: Sendable, Equatable {
             let a = sigmaData * sigmaData / s2
             let b = sigma * sigmaData / s2.squareRoot()
             return LatentMath.zip(x, output) { $0 * a - $1 * b }
-        case .x0:
+        case .x0, .imgToImg:
             return output
+        case .lcm:
+            let scaled = timestep(sigma) * 10
+            let dataSquared: Float = 0.25
+            let cSkip = dataSquared / (scaled * scaled + dataSquared)
+            let cOut = scaled / (scaled * scaled + dataSquared).squareRoot()
+            return LatentMath.zip(x, output) { x, e in
+                let x0 = x - e * sigma
+                return cOut * x0 + cSkip * x
+            }
         }
     }
 

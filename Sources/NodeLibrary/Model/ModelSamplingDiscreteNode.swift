@@ -5,11 +5,11 @@ import Workflow
 /// v- or x0-predicting model, optionally with the schedule rescaled to zero terminal SNR. The weights are
 /// shared; only the handle's sampling changes.
 ///
-/// ComfyUI also offers `lcm` (the distilled 50-step schedule) and `img_to_img`; Loom lists only what it
-/// implements, so a workflow naming those fails validation with ComfyUI's `value_not_in_list`.
+/// `lcm` is a latent consistency model on the distilled 50-step schedule (`ModelSamplingDiscreteDistilled`);
+/// `img_to_img` an x0 model fed the unscaled latent.
 enum ModelSamplingDiscreteNode {
     static let samplings: [(String, ModelSampling.Prediction)] = [
-        ("eps", .eps), ("v_prediction", .vPrediction), ("x0", .x0),
+        ("eps", .eps), ("v_prediction", .vPrediction), ("lcm", .lcm), ("x0", .x0), ("img_to_img", .imgToImg),
     ]
 
     static func definition(_ env: NodeEnvironment) -> NodeDefinition {
@@ -29,7 +29,8 @@ enum ModelSamplingDiscreteNode {
             guard let prediction = samplings.first(where: { $0.0 == name })?.1 else {
                 throw NodeError("Unknown sampling '\(name)'")
             }
-            model.sampling = ModelSampling(prediction: prediction, zeroTerminalSNR: try inv.bool("zsnr"))
+            let base = ModelSampling(prediction: prediction, zeroTerminalSNR: try inv.bool("zsnr"))
+            model.sampling = prediction == .lcm ? base.distilled(prediction: .lcm) : base
             return NodeResult(outputs: [.object(model)])
         }
     }
