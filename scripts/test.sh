@@ -16,7 +16,7 @@ if [ $# -gt 0 ]; then
 fi
 # The queue service's tests (long-poll deadlines, watch windows), the SDK checks and the browser run in the serial pass
 # too, where a loaded machine cannot delay them by seconds.
-heavy='KSamplerNodeTests|SD1UNetTests|AutoencoderKLTests|SamplerTests|SchedulerTests|BrownianTreeTests|Txt2ImgParity'
+heavy='KSamplerNodeTests|SD1UNetTests|AutoencoderKLTests|SamplerTests|SchedulerTests|BrownianTreeTests|Txt2ImgParity|RegionalConditioningTests'
 heavy+='|QueueServiceSDKTests|BrowserTests|QueueServiceTests|QueueProtoTests'
 # Stable Video Diffusion's suites each hold the 2 GB checkpoint's billion parameters in float32.
 heavy+='|SVDWorkflowTests|VideoUNetTests|TemporalVAETests|CLIPVisionTests|VideoEndToEndTests'

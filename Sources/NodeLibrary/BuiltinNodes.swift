@@ -8,6 +8,7 @@ public enum BuiltinNodes {
             CheckpointLoaderSimpleNode.definition(env),
             CLIPTextEncodeNode.definition(env),
             CLIPSetLastLayerNode.definition(env),
+        ] + ConditioningNodes.definitions(env) + [
             LoadImageNode.definition(env),
             SaveImageNode.definition(env),
             PreviewImageNode.definition(env),

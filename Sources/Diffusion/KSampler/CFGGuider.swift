@@ -33,6 +33,8 @@ public struct CFGGuider: Sendable {
 
     /// One denoiser call: `x[B, C, h, w]` at noise level `sigma` → the guided denoised latent.
     public func denoise(_ x: Tensor, sigma: Float) -> Tensor {
+        // Areas, masks, strengths and timestep ranges take ComfyUI's general path (a weighted sum per position).
+        if positive.hasRegionalOptions || negative.hasRegionalOptions { return denoiseRegional(x, sigma: sigma) }
         // ComfyUI queues every positive entry, then every negative one, and batches them in reverse order.
         var runs: [(entry: Conditioning.Entry, positive: Bool)] = positive.entries.map { ($0, true) }
         if !skipsNegative { runs += negative.entries.map { ($0, false) } }
@@ -69,8 +71,11 @@ public struct CFGGuider: Sendable {
             guard let sum else { return Tensor(zeros: x.shape) }
             return count == 1 ? backend.contiguous(sum) : backend.affine(sum, scale: 1 / Float(count), shift: 0)
         }
-        let cond = average(positiveSum, positiveCount)
-        let uncond = average(negativeSum, negativeCount)
+        return combine(x: x, cond: average(positiveSum, positiveCount), uncond: average(negativeSum, negativeCount))
+    }
+
+    /// The guided prediction from the two sides' denoised estimates.
+    func combine(x: Tensor, cond: Tensor, uncond: Tensor) -> Tensor {
         if let cfgFunction {
             return cfgFunction.apply(x: x, cond: cond, uncond: uncond, cfg: cfg, backend: backend)
         }
