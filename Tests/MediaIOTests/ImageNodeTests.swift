@@ -34,6 +34,9 @@ struct NodeFixture {
     @Test func schemasMatchComfyUI() {
         let f = NodeFixture(); defer { f.dir.cleanup() }
         #expect(f.registry.order == ["CheckpointLoaderSimple", "CLIPTextEncode", "CLIPSetLastLayer",
+                                     "ConditioningCombine", "ConditioningAverage", "ConditioningConcat",
+                                     "ConditioningSetArea", "ConditioningSetAreaPercentage", "ConditioningSetAreaStrength",
+                                     "ConditioningSetMask", "ConditioningZeroOut", "ConditioningSetTimestepRange",
                                      "LoadImage", "SaveImage", "PreviewImage", "EmptyImage", "ImageScale",
                                      "ImageInvert", "ImageBatch", "ImageCrop", "CLIPLoader", "VAELoader",
                                      "CLIPVisionLoader", "CLIPVisionEncode", "EmptyLatentImage", "KSampler", "KSamplerAdvanced", "VAEDecode", "VAEEncode",
@@ -47,6 +50,12 @@ struct NodeFixture {
                                                       "motion_bucket_id", "fps", "augmentation_level"])
         #expect(f.registry["SVD_img2vid_Conditioning"]!.schema.outputs.map(\.name) == ["positive", "negative", "latent"])
         #expect(names("VideoLinearCFGGuidance") == ["model", "min_cfg"])
+        #expect(names("ConditioningSetArea") == ["conditioning", "width", "height", "x", "y", "strength"])
+        #expect(names("ConditioningSetMask") == ["conditioning", "mask", "strength", "set_cond_area"])
+        #expect(names("ConditioningAverage") == ["conditioning_to", "conditioning_from", "conditioning_to_strength"])
+        #expect(names("ConditioningSetTimestepRange") == ["conditioning", "start", "end"])
+        #expect(f.registry["ConditioningSetArea"]!.schema.displayName == "Conditioning (Set Area)")
+        #expect(f.registry["ConditioningZeroOut"]!.schema.category == "advanced/conditioning")
         #expect(names("CLIPVisionEncode") == ["clip_vision", "image", "crop"])
         #expect(names("EmptyImage") == ["width", "height", "batch_size", "color"])
         #expect(names("ImageScale") == ["image", "upscale_method", "width", "height", "crop"])

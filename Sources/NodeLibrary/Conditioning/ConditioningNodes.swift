@@ -39,9 +39,9 @@ enum ConditioningNodes {
         return result(Conditioning(first.entries + second.entries))
     }
 
-    /// `ConditioningAverage`: each entry of `conditioning_to` blended with the first entry of `conditioning_from`
+    /// `ConditioningAverage` (ComfyUI's display-name table misspells its key, so the class name shows): each entry of `conditioning_to` blended with the first entry of `conditioning_from`
     /// (cut or zero-padded to its token count): `to·s + from·(1 − s)`, and the pooled outputs alike.
-    static let average = NodeDefinition(schema: schema("ConditioningAverage", "Conditioning (Average)", [
+    static let average = NodeDefinition(schema: schema("ConditioningAverage", "ConditioningAverage", [
         conditioningInput("conditioning_to"), conditioningInput("conditioning_from"),
         InputSpec("conditioning_to_strength", .float(FloatOptions(default: 1, min: 0, max: 1, step: 0.01))),
     ])) { inv in
