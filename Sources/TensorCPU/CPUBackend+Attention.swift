@@ -25,6 +25,12 @@ extension CPUBackend {
         func operand(_ t: Tensor) -> (Tensor, AttentionLayout) {
             var t = Self.fourDimensional(t)
             if !bfloat16 { t = Self.float32(t) }
+            if bfloat16, t.shape[1] > 1, t.shape[2] > 1, t.strides[1] < t.strides[2] {
+                // Heads interleaved within each row (a `[B, L, H·D]` projection split into heads): oneDNN's bfloat16
+                // brgemm takes only head-major batches (else it falls back to a GEMM at half the speed), so gather
+                // each head's rows once.
+                t = headMajor(t)
+            }
             let length = t.shape[2], width = t.shape[3]
             if !(width == 1 || t.strides[3] == 1) || (length > 1 && t.strides[2] < width) { t = t.contiguous() }
             let rowStride = length == 1 ? max(t.strides[2], width) : t.strides[2]
@@ -65,6 +71,27 @@ extension CPUBackend {
             return reference.attention(query: query, key: key, value: value, mask: mask, scale: scale)
         }
         return out.reshaped(outShape)
+    }
+
+    /// A dense `[B, H, L, D]` copy of a 16-bit view whose last dimension is unit-strided, row by row.
+    func headMajor(_ t: Tensor) -> Tensor {
+        guard t.strides[3] == 1 || t.shape[3] == 1 else { return t.contiguous() }
+        let (b, h, l, d) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
+        let size = t.dtype.byteSize
+        let out = Tensor(uninitialized: t.shape, dtype: t.dtype)
+        withExtendedLifetime((t, out)) {
+            let source = t.baseAddress, target = out.baseAddress
+            let strides = t.strides
+            engine.parallelFor(b * h, grain: max(1, 4096 / max(1, l))) { range in
+                for item in range {
+                    let (n, head) = (item / h, item % h)
+                    let from = source + (n * strides[0] + head * strides[1]) * size
+                    let to = target + item * l * d * size
+                    for row in 0..<l { (to + row * d * size).copyMemory(from: from + row * strides[2] * size, byteCount: d * size) }
+                }
+            }
+        }
+        return out
     }
 
     /// `[..., L, D]` as `[B, H, L, D]`: leading unit dimensions added, or the leading dimensions folded into one.
