@@ -231,6 +231,14 @@ enum BackendTable {
             return backend.attention(query: q, key: k, value: v, mask: mask, scale: a.scale)
         }
     } + [
+        BackendCase("attention", nil, "bfloat16 heads interleaved in [2,9,3,8] projections", tolerance: bfloat16Tolerance) {
+            backend, random in
+            // A bfloat16 model's projections split into heads: each row holds every head (gathered head-major).
+            func heads(_ length: Int) -> Tensor {
+                random.tensor([2, length, 3, 8]).contiguous(as: .bfloat16).permuted([0, 2, 1, 3])
+            }
+            return backend.attention(query: heads(9), key: heads(13), value: heads(13), mask: nil, scale: nil)
+        },
         BackendCase("attention", nil, "rank 3 [3,7,8]·[3,17,8] mask [7,17]", tolerance: 1e-5) { backend, random in
             backend.attention(query: random.tensor([3, 7, 8]), key: random.tensor([3, 17, 8]),
                               value: random.tensor([3, 17, 5]), mask: random.tensor([7, 17]), scale: nil)
