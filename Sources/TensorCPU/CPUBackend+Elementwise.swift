@@ -4,6 +4,19 @@ import TensorCore
 import Glibc
 #endif
 
+extension Activation {
+    /// The oneDNN activation computing `op`, or nil for the functions that run as plain loops.
+    init?(_ op: UnaryOp) {
+        switch op {
+        case .gelu: self = .gelu
+        case .geluTanh: self = .geluTanh
+        case .silu: self = .silu
+        case .quickGelu: self = .quickGelu
+        case .sigmoid, .tanh, .exp, .sqrt, .negate: return nil
+        }
+    }
+}
+
 extension CPUBackend {
     /// GELU (erf and tanh), SiLU and quick GELU on oneDNN's eltwise primitive; the other functions as float32 loops
     /// over libm. Falls back to ``ReferenceBackend`` when oneDNN fails.
@@ -14,14 +27,7 @@ extension CPUBackend {
         let out = run.map(Self.uninitialized(like:)) ?? Tensor(uninitialized: x.shape)
         let count = out.count
         guard count > 0 else { return out }
-        let activation: Activation? =
-            switch op {
-            case .gelu: .gelu
-            case .geluTanh: .geluTanh
-            case .silu: .silu
-            case .quickGelu: .quickGelu
-            case .sigmoid, .tanh, .exp, .sqrt, .negate: nil
-            }
+        let activation = Activation(op)
         return withExtendedLifetime((input, out)) {
             let p = UnsafePointer(Self.pointer(input)), q = Self.pointer(out)
             if let activation {

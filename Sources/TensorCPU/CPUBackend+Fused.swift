@@ -7,15 +7,7 @@ extension CPUBackend {
     public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, epsilon: Float,
                           activation op: UnaryOp) -> Tensor {
         let normalised = groupNorm(x, groups: groups, weight: weight, bias: bias, epsilon: epsilon)
-        let kind: Activation? =
-            switch op {
-            case .gelu: .gelu
-            case .geluTanh: .geluTanh
-            case .silu: .silu
-            case .quickGelu: .quickGelu
-            case .sigmoid, .tanh, .exp, .sqrt, .negate: nil
-            }
-        guard let kind, normalised.count > 0 else { return unary(op, normalised) }
+        guard let kind = Activation(op), normalised.count > 0 else { return unary(op, normalised) }
         let done: Bool = withExtendedLifetime(normalised) {
             let p = Self.pointer(normalised)
             do {

@@ -93,6 +93,11 @@ public final class CPUEngine: Sendable {
     ///   - grain: the fewest items worth a chunk of their own; small loops run inline on the caller.
     ///   - body: processes one chunk; chunks never overlap.
     func parallelFor(_ count: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
+        Self.parallelFor(count, threads: threads, grain: grain, body)
+    }
+
+    /// ``parallelFor(_:grain:_:)`` on `threads` threads, without an engine.
+    static func parallelFor(_ count: Int, threads: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
         let parts = min(threads, count / max(1, grain))
         if parts <= 1 {
             if count > 0 { body(0..<count) }

@@ -47,19 +47,7 @@ extension CPUEngine {
                                     _ body: (Int, Int, Range<Int>) -> Void) {
         let tile = Self.transposeTile
         let pixelTiles = (pixels + tile - 1) / tile
-        let count = batch * pixelTiles
-        let parts = min(max(1, threads), count)
-        guard parts > 1 else {
-            if count > 0 { tiles(0..<count) }
-            return
-        }
-        withoutActuallyEscaping(tiles) { tiles in
-            let box = UncheckedSendable(tiles)
-            DispatchQueue.concurrentPerform(iterations: parts) { part in
-                box.value((part * count / parts)..<((part + 1) * count / parts))
-            }
-        }
-        func tiles(_ range: Range<Int>) {
+        CPUEngine.parallelFor(batch * pixelTiles, threads: max(1, threads)) { range in
             for item in range {
                 let n = item / pixelTiles, p0 = (item % pixelTiles) * tile
                 let p = p0..<min(pixels, p0 + tile)
