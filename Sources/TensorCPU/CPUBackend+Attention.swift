@@ -20,11 +20,19 @@ extension CPUBackend {
         // bfloat16 queries, keys and values (a bfloat16 model's projections) run the bfloat16 kernel.
         let bfloat16 = query.dtype == .bfloat16 && key.dtype == .bfloat16 && value.dtype == .bfloat16
 
+        // Many short sequences (a video model's attention across frames: one sequence per pixel) are run as one
+        // batch of `B·H` heads: per-sequence GEMM and softmax calls would cost more than their arithmetic.
+        let foldsBatch = mask == nil && lead.count >= 2 && lead.dropLast().reduce(1, *) > 1
+            && lq * lk <= Self.shortSequenceScores
         /// `t` as a `[B, H, L, D]` view (float32, or bfloat16 for the bfloat16 kernel) whose last dimension is
         /// unit-strided and whose row stride suits GEMM.
         func operand(_ t: Tensor) -> (Tensor, AttentionLayout) {
             var t = Self.fourDimensional(t)
             if !bfloat16 { t = Self.float32(t) }
+            if foldsBatch, t.shape[0] > 1, t.strides[0] != t.shape[1] * t.strides[1] || t.strides[1] == 0 {
+                // Folding needs one stride across batch and heads: gather head-major.
+                t = headMajor(t)
+            }
             if bfloat16, t.shape[1] > 1, t.shape[2] > 1, t.strides[1] < t.strides[2] {
                 // Heads interleaved within each row (a `[B, L, H·D]` projection split into heads): oneDNN's bfloat16
                 // brgemm takes only head-major batches (else it falls back to a GEMM at half the speed), so gather
@@ -43,8 +51,13 @@ extension CPUBackend {
             if !(lk == 1 || expanded.strides[3] == 1) { expanded = expanded.contiguous() }
             m = expanded
         }
-        let (batch, heads) = (q.shape[0], q.shape[1])
+        var (batch, heads) = (q.shape[0], q.shape[1])
         let out = Tensor(uninitialized: [batch, heads, lq, dv])
+        if foldsBatch, [(q, ql), (k, kl), (v, vl)].allSatisfy({ $0.0.shape[0] == batch && $0.1.headStride > 0
+                && $0.1.batchStride == heads * $0.1.headStride }) {
+            heads *= batch
+            batch = 1
+        }
         let succeeded: Bool = withExtendedLifetime((q, k, v, m, out)) {
             let attentionMask = m.map {
                 AttentionMask(values: Self.pointer($0), batchStride: $0.strides[0], headStride: $0.strides[1],
@@ -73,7 +86,7 @@ extension CPUBackend {
         return out.reshaped(outShape)
     }
 
-    /// A dense `[B, H, L, D]` copy of a 16-bit view whose last dimension is unit-strided, row by row.
+    /// A dense `[B, H, L, D]` copy of a view whose last dimension is unit-strided, row by row.
     func headMajor(_ t: Tensor) -> Tensor {
         guard t.strides[3] == 1 || t.shape[3] == 1 else { return t.contiguous() }
         let (b, h, l, d) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
@@ -93,6 +106,9 @@ extension CPUBackend {
         }
         return out
     }
+
+    /// The most scores per sequence (`Lq · Lk`) for which many sequences run as one batch of heads.
+    static let shortSequenceScores = 4096
 
     /// `[..., L, D]` as `[B, H, L, D]`: leading unit dimensions added, or the leading dimensions folded into one.
     static func fourDimensional(_ t: Tensor) -> Tensor {

@@ -95,20 +95,22 @@ extension CPUBackend {
     /// Whether a convolution runs on ``CPUEngine/convolutionChannelsLast(_:input:weight:weightOwner:bfloat16:bias:output:)``,
     /// whose brgemm kernels are faster but keep a packed copy of the weights (as long as the weight tensor lives).
     ///
-    /// 2-d ungrouped convolutions with dense weights and activations of at most ``channelsLastMaximumBytes`` qualify:
-    /// all of them for bfloat16 weights (a bfloat16 model has memory to spare, and its plain-layout path is half as
-    /// fast), and for float32 weights those with at least ``channelsLastMinimumPixels`` output pixels over the batch,
+    /// 2-d ungrouped convolutions with dense weights qualify: all of them for bfloat16 weights (a bfloat16 model has
+    /// memory to spare, and its plain-layout path is half as fast), and for float32 weights those with activations of
+    /// at most ``channelsLastMaximumBytes`` and at least ``channelsLastMinimumPixels`` output pixels over the batch,
     /// where the speed-up is worth the copy: a UNet's high-resolution levels, whose weights are small, not the
     /// 1280-channel low-resolution levels, which hold most of a float32 UNet's bytes.
     static func usesChannelsLast(_ p: ConvolutionParameters, weight: Tensor) -> Bool {
         guard p.inputSize.count == 2, p.groups == 1, weight.isContiguous else { return false }
         // Above a few tens of MiB per activation (a VAE decoder's 128–512-channel maps at 256² and 512²) the two
         // layout transposes cost more than the faster kernel saves: measured, the decode of a 512² image was slower.
+        // (A bfloat16 convolution transposes anyway: its input is rounded on the way in, and its plain-layout path is
+        // half as fast, so it takes this path at any size.)
         let largest = max(p.inputShape.reduce(1, *), p.outputShape.reduce(1, *)) * 4
-        guard largest <= channelsLastMaximumBytes else { return false }
         switch weight.dtype {
         case .bfloat16: return true
-        case .float32: return p.batch * p.outputSize.reduce(1, *) >= channelsLastMinimumPixels
+        case .float32:
+            return largest <= channelsLastMaximumBytes && p.batch * p.outputSize.reduce(1, *) >= channelsLastMinimumPixels
         default: return false
         }
     }

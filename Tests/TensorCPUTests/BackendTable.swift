@@ -186,6 +186,9 @@ enum BackendTable {
         Attention(batch: 1, heads: 3, queries: 7, keys: 3, dim: 17, valueDim: 7, mask: .full),
         Attention(batch: 2, heads: 3, queries: 17, keys: 17, dim: 8, valueDim: 8, mask: .causal, layout: .permuted),
         Attention(batch: 2, heads: 3, queries: 7, keys: 9, dim: 8, valueDim: 8, sharedKeys: true),
+        // Short sequences without a mask run as one batch of B·H heads (interleaved heads gathered first).
+        Attention(batch: 5, heads: 2, queries: 4, keys: 4, dim: 8, valueDim: 6, layout: .permuted),
+        Attention(batch: 4, heads: 3, queries: 3, keys: 5, dim: 8, valueDim: 8, layout: .narrowed),
         Attention(batch: 1, heads: 2, queries: 1, keys: 33, dim: 8, valueDim: 8, mask: .padding, layout: .narrowed),
         Attention(batch: 2, heads: 1, queries: 3, keys: 7, dim: 8, valueDim: 3, mask: .full, layout: .float16),
         Attention(batch: 2, heads: 2, queries: 33, keys: 1, dim: 3, valueDim: 2, layout: .bfloat16),
