@@ -75,8 +75,9 @@ public struct CLIPVisionHandle: Sendable {
         let pixels = CLIPImagePreprocessing.pixels(image, size: configuration.imageSize, crop: crop)
         let output = encoder.encode(pixels: pixels, backend: backend)
         // The encode faulted the tower's mapped weights in; drop them again (they refault from the page cache at
-        // the next encode) rather than keep them resident through sampling and decoding.
-        if let mapping = try? cache.mapping(file) { mapping.mapping.releaseResidentPages() }
+        // the next encode) rather than keep them resident through sampling and decoding. Only a mapping the cache
+        // still holds is released: reopening the file for this would cost more than it saves.
+        cache.openMapping(file)?.mapping.releaseResidentPages()
         return output
     }
 }

@@ -154,6 +154,12 @@ extension ModelCache {
         }
         return try safetensors(file)
     }
+
+    /// The mapping of `file` when the cache holds one open (as a checkpoint or a bare file); nothing is opened.
+    public func openMapping(_ file: ModelFile) -> SafetensorsFile? {
+        lookup(Key(file: file, component: Component.checkpoint), as: LoadedCheckpoint.self)?.safetensors
+            ?? lookup(Key(file: file, component: Component.safetensors), as: SafetensorsFile.self)
+    }
 }
 
 extension Module {

@@ -25,18 +25,22 @@ extension CPUBackend {
         }
         precondition(weight.shape == parameters.weightShape && bias.map { $0.shape == [weight.shape[0]] } ?? true,
                      "convolution: input \(x.shape), weight \(weight.shape), bias \(bias?.shape ?? []), groups \(groups)")
-        if Self.isChannelsLast(x), parameters.inputSize.count == 2, parameters.groups == 1, weight.isContiguous,
-           weight.dtype == .float32 || weight.dtype == .bfloat16 {
-            // A channels-last map stays channels-last: no transpose on either side.
-            let out = Self.channelsLastTensor(batch: parameters.batch, channels: parameters.outChannels,
-                                              height: parameters.outputSize[0], width: parameters.outputSize[1])
-            let b = bias.map(Self.dense)
-            let succeeded: Bool = withExtendedLifetime((x, weight, b, out)) {
+        // A channels-last map stays channels-last (no transpose on either side) whenever the brgemm kernels take the
+        // convolution; a channels-first one takes them where ``usesChannelsLast(_:weight:)`` finds them worth it.
+        let keepsLayout = Self.isChannelsLast(x) && parameters.inputSize.count == 2 && parameters.groups == 1
+            && weight.isContiguous && (weight.dtype == .float32 || weight.dtype == .bfloat16)
+        if keepsLayout || Self.usesChannelsLast(parameters, weight: weight) {
+            let input = keepsLayout ? x : Self.dense(x), b = bias.map(Self.dense)
+            let out = keepsLayout
+                ? Self.channelsLastTensor(batch: parameters.batch, channels: parameters.outChannels,
+                                          height: parameters.outputSize[0], width: parameters.outputSize[1])
+                : Tensor(uninitialized: parameters.outputShape)
+            let succeeded: Bool = withExtendedLifetime((input, weight, b, out)) {
                 do {
                     try engine.convolutionChannelsLast(
-                        parameters, input: Self.pointer(x), weight: weight.baseAddress, weightOwner: weight.storage,
+                        parameters, input: Self.pointer(input), weight: weight.baseAddress, weightOwner: weight.storage,
                         bfloat16: weight.dtype == .bfloat16, bias: b.map { UnsafePointer(Self.pointer($0)) },
-                        output: Self.pointer(out), inputIsChannelsLast: true, outputChannelsLast: true)
+                        output: Self.pointer(out), inputIsChannelsLast: keepsLayout, outputChannelsLast: keepsLayout)
                     return true
                 } catch {
                     return false
@@ -45,21 +49,6 @@ extension CPUBackend {
             if succeeded { return out }
         }
         let out = Tensor(uninitialized: parameters.outputShape)
-        if Self.usesChannelsLast(parameters, weight: weight) {
-            let input = Self.dense(x), b = bias.map(Self.dense)
-            let succeeded: Bool = withExtendedLifetime((input, weight, b, out)) {
-                do {
-                    try engine.convolutionChannelsLast(
-                        parameters, input: Self.pointer(input), weight: weight.baseAddress, weightOwner: weight.storage,
-                        bfloat16: weight.dtype == .bfloat16, bias: b.map { UnsafePointer(Self.pointer($0)) },
-                        output: Self.pointer(out))
-                    return true
-                } catch {
-                    return false
-                }
-            }
-            if succeeded { return out }
-        }
         if weight.dtype == .bfloat16 {
             // A bfloat16 model: input rounded to bfloat16, float32 accumulation and output.
             let input = bfloat16(x), w = weight.contiguous(), b = bias.map(Self.dense)

@@ -21,10 +21,10 @@ extension CPUBackend {
     /// GELU (erf and tanh), SiLU and quick GELU on oneDNN's eltwise primitive; the other functions as float32 loops
     /// over libm. Falls back to ``ReferenceBackend`` when oneDNN fails.
     public func unary(_ op: UnaryOp, _ x: Tensor) -> Tensor {
-        // A permuted dense view (a channels-last map) is processed as its one run of storage and keeps its strides.
-        let run = Self.denseRun(x)
-        let input = run ?? Self.dense(x)
-        let out = run.map(Self.uninitialized(like:)) ?? Tensor(uninitialized: x.shape)
+        // A channels-last map is processed as its one run of storage and keeps its strides.
+        let keepsLayout = Self.isChannelsLast(x)
+        let input = keepsLayout ? x : Self.dense(x)
+        let out = keepsLayout ? Self.uninitialized(like: x) : Tensor(uninitialized: x.shape)
         let count = out.count
         guard count > 0 else { return out }
         let activation = Activation(op)
@@ -67,9 +67,9 @@ extension CPUBackend {
             case .divide: .div
             case .maximum, .minimum: nil
             }
-        if let kernelOp, let run = Self.denseRun(x), x.shape == y.shape, x.strides == y.strides, Self.denseRun(y) != nil {
-            // Two views with one permuted dense layout (channels-last maps): one flat pass, the layout kept.
-            let out = Self.uninitialized(like: run)
+        if let kernelOp, Self.isChannelsLast(x), x.shape == y.shape, x.strides == y.strides {
+            // Two channels-last maps: one flat pass, the layout kept.
+            let out = Self.uninitialized(like: x)
             withExtendedLifetime((x, y, out)) {
                 engine.binary(kernelOp, a: Self.pointer(x), aShape: [x.count], aStrides: [1], b: Self.pointer(y),
                               bShape: [x.count], bStrides: [1], out: Self.pointer(out))

@@ -26,9 +26,9 @@ extension CPUBackend {
     public func weightedSum(_ a: Tensor, _ wa: Float, _ b: Tensor, _ wb: Float) -> Tensor {
         precondition(a.shape == b.shape, "weightedSum: shapes \(a.shape) and \(b.shape)")
         let x = Self.float32(a), y = Self.float32(b)
-        if let run = Self.denseRun(x), x.strides == y.strides, Self.denseRun(y) != nil {
-            // One permuted dense layout on both sides (channels-last maps): one flat pass, the layout kept.
-            let out = Self.uninitialized(like: run)
+        if Self.isChannelsLast(x), x.strides == y.strides {
+            // Two channels-last maps: one flat pass, the layout kept.
+            let out = Self.uninitialized(like: x)
             withExtendedLifetime((x, y, out)) {
                 let px = UnsafePointer(Self.pointer(x)), py = UnsafePointer(Self.pointer(y)), q = Self.pointer(out)
                 engine.parallelFor(out.count, grain: 16384) { range in

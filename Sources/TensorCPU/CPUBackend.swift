@@ -67,14 +67,9 @@ extension CPUBackend {
         return t.contiguous(as: .float32)
     }
 
-    /// `t` itself when it is a channels-last map (``isChannelsLast(_:)``): its elements fill one run of storage, so
-    /// elementwise ops run over the run and keep the layout. (Other permuted views give contiguous results, as the
-    /// ``Backend`` contract says.)
-    static func denseRun(_ t: Tensor) -> Tensor? {
-        isChannelsLast(t) ? t : nil
-    }
-
-    /// A new uninitialised float32 tensor with `t`'s shape and strides (`t` a ``denseRun(_:)``).
+    /// A new uninitialised float32 tensor with `t`'s shape and strides (`t` a channels-last map, whose elements fill
+    /// one run of storage: elementwise ops run over the run and keep the layout; other permuted views give contiguous
+    /// results, as the ``Backend`` contract says).
     static func uninitialized(like t: Tensor) -> Tensor {
         Tensor(storage: TensorStorage(uninitializedByteCount: t.count * 4), dtype: .float32, shape: t.shape,
                strides: t.strides)

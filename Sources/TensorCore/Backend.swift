@@ -4,8 +4,9 @@
 /// (TensorCPU's `CPUBackend`) must agree with it within the tolerances of the op harness. Inputs may
 /// be any views (strided, broadcast, offset) of any float dtype; outputs are new contiguous float32
 /// tensors unless an op says otherwise — and, on a backend whose ``channelsLast(_:)`` changes the layout, ops on
-/// such maps may keep that layout (read results through views or ``contiguous(_:)``, never as raw memory). Shape errors are programming errors (models validate
-/// checkpoint shapes when loading) and stop with a precondition failure naming the op and shapes.
+/// such maps may keep that layout (read results through views or ``contiguous(_:)``, never as raw memory). Shape
+/// errors are programming errors (models validate checkpoint shapes when loading) and stop with a precondition
+/// failure naming the op and shapes.
 ///
 /// Backends run compute on the calling thread: call them from a compute thread, never from an event
 /// loop or the cooperative pool.

@@ -37,6 +37,20 @@ struct TensorConversionTests {
         #expect(mismatches == 0)
     }
 
+    /// A transposed half-precision weight widens in one pass and keeps its strides; other views become dense.
+    @Test func permutedHalfViewsWidenKeepingTheirLayout() {
+        let values = (0..<12).map { Float($0) * 0.25 - 1 }
+        let transposed = Tensor(shape: [3, 4], scalars: values).converted(to: .float16).transposed(0, 1)
+        #expect(transposed.isDensePermutation && !transposed.isContiguous)
+        let wide = transposed.float32KeepingLayout()
+        #expect(wide.dtype == .float32 && wide.strides == transposed.strides && wide.shape == [4, 3])
+        #expect(wide.scalars == Tensor(shape: [3, 4], scalars: values).transposed(0, 1).scalars)
+        let narrowed = Tensor(shape: [3, 4], scalars: values).converted(to: .float16).narrowed(dim: 1, start: 1, length: 2)
+        #expect(!narrowed.isDensePermutation)
+        let dense = narrowed.float32KeepingLayout()
+        #expect(dense.isContiguous && dense.scalars == [values[1], values[2], values[5], values[6], values[9], values[10]])
+    }
+
     /// bfloat16 widening is a 16-bit shift, for every pattern.
     @Test func everyBFloat16PatternWidensExactly() {
         let storage = TensorStorage(byteCount: 65536 * 2)

@@ -123,12 +123,6 @@ public struct ModelSampling: Sendable, Equatable {
         self.sigmaData = sigmaData
     }
 
-    /// The same schedule with another parameterisation.
-    public func with(prediction: Prediction) -> ModelSampling {
-        ModelSampling(prediction: prediction, timeScale: timeScale, sigmas: sigmas, logSigmas: logSigmas,
-                      sigmaData: sigmaData)
-    }
-
     /// Stable Video Diffusion's sampling: v-prediction on the EDM schedule with σ in [0.002, 700].
     public static let stableVideoDiffusion = continuousEDM(prediction: .vPrediction, sigmaMin: 0.002, sigmaMax: 700)
 
