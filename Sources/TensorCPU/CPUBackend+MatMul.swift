@@ -81,15 +81,14 @@ extension CPUBackend {
         let (w, wLayout) = Self.matrixOperand(weight.transposed(0, 1))
         let b = bias.map(Self.dense)
         withExtendedLifetime((a, w, b, out)) {
-            let y = Self.pointer(out)
-            if let b {
-                let pb = Self.pointer(b)
-                for row in 0..<rows { (y + row * outFeatures).update(from: pb, count: outFeatures) }
+            let y = Self.pointer(out), pb = b.map { UnsafePointer(Self.pointer($0)) }
+            guard inFeatures > 0 else {
+                if let pb { engine.fillRows(y, rows: rows, columns: outFeatures, ldc: outFeatures, with: pb) }
+                return
             }
-            guard inFeatures > 0 else { return }
             engine.sgemm(transA: aLayout.transposed, transB: wLayout.transposed, m: rows, n: outFeatures, k: inFeatures,
                          a: Self.pointer(a), lda: aLayout.leading, b: Self.pointer(w), ldb: wLayout.leading,
-                         beta: b == nil ? 0 : 1, c: y, ldc: outFeatures)
+                         c: y, ldc: outFeatures, bias: pb)
         }
         return out
     }
@@ -102,15 +101,10 @@ extension CPUBackend {
         let input = bfloat16(x), w = weight.contiguous()
         let b = bias.map(Self.dense)
         let succeeded: Bool = withExtendedLifetime((input, w, b, out)) {
-            let y = Self.pointer(out)
-            if let b {
-                let pb = Self.pointer(b)
-                for row in 0..<rows { (y + row * outFeatures).update(from: pb, count: outFeatures) }
-            }
             do {
                 try engine.gemmBFloat16(transB: true, m: rows, n: outFeatures, k: inFeatures, a: input.baseAddress,
-                                        lda: inFeatures, b: w.baseAddress, ldb: inFeatures, beta: b == nil ? 0 : 1,
-                                        c: y, ldc: outFeatures)
+                                        lda: inFeatures, b: w.baseAddress, ldb: inFeatures, c: Self.pointer(out),
+                                        ldc: outFeatures, bias: b.map { UnsafePointer(Self.pointer($0)) })
                 return true
             } catch {
                 return false

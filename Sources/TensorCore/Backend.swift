@@ -33,6 +33,13 @@ public protocol Backend: Sendable {
     /// result (the video models' learned blends of a spatial and a temporal path).
     func weightedSum(_ a: Tensor, _ wa: Float, _ b: Tensor, _ wb: Float) -> Tensor
 
+    /// A transformer's GEGLU feed-forward (Shazeer 2020): `[value, gate] = linear(x, projection, projectionBias)`
+    /// split into halves of the last dimension, then `linear(value · GELU(gate), output, outputBias)` (erf GELU).
+    /// The same values as those ops one by one; a fast backend runs it in blocks of rows, so the `2·inner`-wide
+    /// projection never exists for all rows at once.
+    func gegluFeedForward(_ x: Tensor, projection: Tensor, projectionBias: Tensor?, output: Tensor,
+                          outputBias: Tensor?) -> Tensor
+
     /// Layer normalisation over the last dimension, with optional affine.
     func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, epsilon: Float) -> Tensor
 
@@ -114,6 +121,22 @@ extension Backend {
     public func weightedSum(_ a: Tensor, _ wa: Float, _ b: Tensor, _ wb: Float) -> Tensor {
         precondition(a.shape == b.shape, "weightedSum: shapes \(a.shape) and \(b.shape)")
         return add(affine(a, scale: wa, shift: 0), affine(b, scale: wb, shift: 0))
+    }
+
+    public func gegluFeedForward(_ x: Tensor, projection: Tensor, projectionBias: Tensor?, output: Tensor,
+                                 outputBias: Tensor?) -> Tensor {
+        composedGEGLUFeedForward(x, projection: projection, projectionBias: projectionBias, output: output,
+                                 outputBias: outputBias)
+    }
+
+    /// ``gegluFeedForward(_:projection:projectionBias:output:outputBias:)`` op by op (its definition).
+    public func composedGEGLUFeedForward(_ x: Tensor, projection: Tensor, projectionBias: Tensor?, output: Tensor,
+                                         outputBias: Tensor?) -> Tensor {
+        let projected = linear(x, weight: projection, bias: projectionBias)
+        let inner = projection.shape[0] / 2
+        let value = projected.narrowed(dim: -1, start: 0, length: inner)
+        let gate = projected.narrowed(dim: -1, start: inner, length: inner)
+        return linear(multiply(value, unary(.gelu, gate)), weight: output, bias: outputBias)
     }
 
     public func add(_ a: Tensor, _ b: Tensor) -> Tensor { binary(.add, a, b) }

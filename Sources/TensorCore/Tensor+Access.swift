@@ -54,11 +54,37 @@ extension Tensor {
         } else if isContiguous, dtype == .float32, target == .bfloat16 {
             BFloat16Rounding.narrow(baseAddress.assumingMemoryBound(to: Float.self), dst.assumingMemoryBound(to: UInt16.self), n)
         } else if target == dtype {
+            // The trailing dimensions that are contiguous in storage are copied as one run per outer index (a
+            // head split or merge moves whole head-dim rows); element by element only when nothing is contiguous.
             let size = dtype.byteSize
-            var i = 0
-            forEachOffset { src in
-                (dst + i * size).copyMemory(from: storage.pointer + src * size, byteCount: size)
-                i += 1
+            var run = 1, split = shape.count
+            while split > 0, shape[split - 1] == 1 || strides[split - 1] == run {
+                run *= shape[split - 1]
+                split -= 1
+            }
+            if run > 1 {
+                let outer = Tensor(storage: storage, dtype: dtype, shape: Array(shape[..<split]),
+                                   strides: Array(strides[..<split]), offset: offset)
+                let bytes = run * size
+                var at = dst
+                outer.forEachOffset { src in
+                    at.copyMemory(from: storage.pointer + src * size, byteCount: bytes)
+                    at += bytes
+                }
+            } else if size == 4 {
+                let source = storage.pointer.assumingMemoryBound(to: UInt32.self)
+                let out = dst.assumingMemoryBound(to: UInt32.self)
+                var i = 0
+                forEachOffset { src in
+                    out[i] = source[src]
+                    i += 1
+                }
+            } else {
+                var i = 0
+                forEachOffset { src in
+                    (dst + i * size).copyMemory(from: storage.pointer + src * size, byteCount: size)
+                    i += 1
+                }
             }
         } else {
             var i = 0

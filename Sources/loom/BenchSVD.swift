@@ -20,6 +20,7 @@ struct BenchSVD: AsyncParsableCommand {
     @Option(help: "Guidance scale (VideoLinearCFGGuidance from 1 to this).") var cfg = 2.5
     @Option(help: "UNet weight dtype: f32 (ComfyUI's CPU mode, the parity mode) or bf16.") var weights = "f32"
     @Flag(help: "Skip the VAE decode.") var noDecode = false
+    @Flag(help: "Time every backend op of the last sampling step and print the costliest.") var opProfile = false
 
     func run() async throws {
         let parts = size.split(separator: "x").compactMap { Int($0) }
@@ -74,10 +75,14 @@ struct BenchSVD: AsyncParsableCommand {
         let settings = KSamplerSettings(seed: 42, steps: steps, cfg: cfg, sampler: .eulerAncestral, scheduler: .karras)
         var stepEnds: [Date] = []
         let samplingStart = Date()
+        let timed = TimedBackend(backend)
         let samples = try KSamplerRun.sample(network: unet, sampling: .stableVideoDiffusion, positive: positive,
                                              negative: negative, latent: latent, settings: settings,
-                                             cfgFunction: .linear(minCFG: 1), backend: backend,
-                                             progress: { _, _ in stepEnds.append(Date()) })
+                                             cfgFunction: .linear(minCFG: 1), backend: timed,
+                                             progress: { _, _ in
+                                                 stepEnds.append(Date())
+                                                 if stepEnds.count < steps { timed.reset() }
+                                             })
         peaks.append(("sampling", BenchMemory.peakResidentBytes()))
         var stepTimes: [Double] = []
         var previous = samplingStart
@@ -93,6 +98,7 @@ struct BenchSVD: AsyncParsableCommand {
                      loaded.timeIntervalSince(start), encoded.timeIntervalSince(loaded), conditioned.timeIntervalSince(encoded)))
         print(String(format: "sampling: %@ s per step (each step: the UNet on %d latents)",
                      stepTimes.map { String(format: "%.3f", $0) }.joined(separator: ", "), 2 * frames))
+        if opProfile { BenchOpProfile.print(timed.report) }
         if !noDecode {
             let decodeStart = Date()
             let decoded = vae.decode(samples, backend: backend)

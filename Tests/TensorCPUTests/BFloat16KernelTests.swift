@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TensorCore
 import TensorCPU
@@ -208,5 +209,48 @@ extension BFloat16KernelTests {
         let expected = Self.bits(reference)
         let worst = zip(out, expected).map { abs(Int($0) - Int($1)) }.max() ?? 0
         #expect(worst <= 1)
+    }
+
+    /// The fused GEGLU feed-forward runs on oneDNN (it throws rather than falling back) in float32 and bfloat16, over
+    /// more rows than one block, and matches the layer written out: both halves of the projection, `value ·
+    /// GELU(gate)` with libm's erf, (rounded to bfloat16 in the bfloat16 mode), the output projection.
+    @Test(arguments: [false, true])
+    func gegluFeedForwardMatchesTheLayerWrittenOut(_ bfloat16: Bool) throws {
+        let engine = try CPUEngine()
+        let rows = 1100, dim = 8, inner = 4096, outDim = 5
+        var random = SeededRandom(seed: bfloat16 ? 3 : 4)
+        var x = random.floats(rows * dim, scale: 2), w1 = random.floats(2 * inner * dim, scale: 0.5)
+        var w2 = random.floats(outDim * inner, scale: 0.1)
+        let b1 = random.floats(2 * inner), b2 = random.floats(outDim)
+        if bfloat16 { (x, w1, w2) = (Self.rounded(x), Self.rounded(w1), Self.rounded(w2)) }
+        var fast = [Float](repeating: .nan, count: rows * outDim)
+        func stored(_ values: [Float]) -> [UInt8] {
+            bfloat16 ? Self.bits(values).withUnsafeBytes { Array($0) } : values.withUnsafeBytes { Array($0) }
+        }
+        let (x8, w18, w28) = (stored(x), stored(w1), stored(w2))
+        try x8.withUnsafeBytes { px in
+            try w18.withUnsafeBytes { p1 in
+                try w28.withUnsafeBytes { p2 in
+                    try engine.gegluFeedForward(x: px.baseAddress!, rows: rows, dim: dim, inner: inner, outDim: outDim,
+                                                projection: p1.baseAddress!, projectionBias: b1, output: p2.baseAddress!,
+                                                outputBias: b2, y: &fast, bfloat16: bfloat16)
+                }
+            }
+        }
+        var projected = [Float](repeating: 0, count: rows * 2 * inner)
+        KernelReference.linear(x: x, rows: rows, inFeatures: dim, weight: w1, bias: b1, outFeatures: 2 * inner,
+                               y: &projected)
+        var hidden = [Float](repeating: 0, count: rows * inner)
+        for r in 0..<rows {
+            for j in 0..<inner {
+                let value = projected[r * 2 * inner + j], gate = projected[r * 2 * inner + inner + j]
+                hidden[r * inner + j] = value * (gate * 0.5 * (1 + erf(gate / Float(2).squareRoot())))
+            }
+        }
+        if bfloat16 { hidden = Self.rounded(hidden) }
+        var reference = [Float](repeating: 0, count: rows * outDim)
+        KernelReference.linear(x: hidden, rows: rows, inFeatures: inner, weight: w2, bias: b2, outFeatures: outDim,
+                               y: &reference)
+        #expect(Self.maxRelativeError(fast, reference) < (bfloat16 ? 1e-3 : 1e-5))
     }
 }

@@ -322,6 +322,25 @@ enum BackendTable {
             backend.weightedSum(random.tensor(shape, left, scale: 3), 0.3, random.tensor(shape, right, scale: 2), 0.7)
         }
     } + [
+        // GEGLU feed-forwards: small widths, views, bfloat16 weights, and 1 100 rows of a 4 096-wide layer (more
+        // than one of the CPU backend's row blocks, so the blocks' seams are covered).
+        ([3, 17], InputLayout.dense, 5, 7, InputLayout.dense, true),
+        ([2, 9, 16], .narrowed, 33, 16, .dense, false),
+        ([9, 16], .permuted, 33, 16, .dense, true),
+        ([5, 33], .dense, 8, 7, .bfloat16, true),
+        ([1100, 8], .dense, 4096, 3, .dense, true),
+        ([1100, 8], .dense, 4096, 3, .bfloat16, false),
+    ].map { xShape, xLayout, inner, outDim, wLayout, hasBias in
+        let dim = xShape.last!
+        let label = "\(text(xShape)) \(xLayout) inner \(inner) -> \(outDim) weights \(wLayout)\(hasBias ? " biases" : "")"
+        return BackendCase("gegluFeedForward", nil, label, tolerance: wLayout == .bfloat16 ? bfloat16Tolerance : 1e-5) {
+            backend, random in
+            let x = random.tensor(xShape, xLayout, scale: 2)
+            let projection = random.tensor([2 * inner, dim], wLayout), output = random.tensor([outDim, inner], wLayout)
+            return backend.gegluFeedForward(x, projection: projection, projectionBias: hasBias ? random.tensor([2 * inner]) : nil,
+                                            output: output, outputBias: hasBias ? random.tensor([outDim]) : nil)
+        }
+    } + [
         BackendCase("weightedSum", nil, "[2,3,4,5,6] frames-first view", tolerance: 0) { backend, random in
             let video = random.tensor([2, 4, 3, 5, 6], scale: 3)  // [B, C, T, H, W]
             let framesFirst = video.permuted([0, 2, 1, 3, 4])     // [B, T, C, H, W]

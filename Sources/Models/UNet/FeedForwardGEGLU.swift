@@ -24,11 +24,7 @@ struct FeedForwardGEGLU: Module {
 
     /// `x[..., dim]` → `[..., dim]`.
     func callAsFunction(_ x: Tensor, backend: some Backend) -> Tensor {
-        let projected = projection(x, backend: backend)
-        let inner = output.inFeatures
-        let value = projected.narrowed(dim: -1, start: 0, length: inner)
-        let gate = projected.narrowed(dim: -1, start: inner, length: inner)
-        let gated = backend.multiply(value, backend.unary(.gelu, gate))
-        return output(gated, backend: backend)
+        backend.gegluFeedForward(x, projection: projection.weight, projectionBias: projection.bias,
+                                 output: output.weight, outputBias: output.bias)
     }
 }
