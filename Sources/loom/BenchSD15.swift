@@ -20,6 +20,7 @@ struct BenchSD15: AsyncParsableCommand {
     @Option(help: "Classifier-free guidance scale (1 runs the UNet on the positive prompt only).") var cfg = 7.0
     @Option(help: "UNet weight dtype: f32 (ComfyUI's CPU mode, the parity mode) or bf16.") var weights = "f32"
     @Flag(help: "Skip the VAE decode.") var noDecode = false
+    @Flag(help: "Time every backend op of the last sampling step and print the costliest.") var opProfile = false
     @Flag(help: "Evict the file from the page cache first (posix_fadvise DONTNEED) to time a cold load.") var cold = false
     @Option(help: "Write the decoded image to this PNG file (to compare weight modes: the same seed and prompt every run).")
     var output: String?
@@ -57,9 +58,17 @@ struct BenchSD15: AsyncParsableCommand {
         let settings = KSamplerSettings(seed: 42, steps: steps, cfg: cfg, sampler: .euler, scheduler: .normal)
         var stepEnds: [Date] = []
         let samplingStart = Date()
-        let samples = try KSamplerRun.sample(network: unet, sampling: ModelSampling(), positive: positive, negative: negative,
-                                             latent: latent, settings: settings, backend: backend,
-                                             progress: { _, _ in stepEnds.append(Date()) })
+        // With --op-profile the sampler runs on a timing wrapper, reset at each step but the last.
+        let timed = opProfile ? TimedBackend(backend) : nil
+        func sample(_ backend: some Backend) throws -> Tensor {
+            try KSamplerRun.sample(network: unet, sampling: ModelSampling(), positive: positive, negative: negative,
+                                   latent: latent, settings: settings, backend: backend,
+                                   progress: { _, _ in
+                                       stepEnds.append(Date())
+                                       if stepEnds.count < steps { timed?.reset() }
+                                   })
+        }
+        let samples = try timed.map(sample) ?? sample(backend)
         var stepTimes: [Double] = []
         var previous = samplingStart
         for end in stepEnds {
@@ -79,6 +88,7 @@ struct BenchSD15: AsyncParsableCommand {
         let perStep = later.isEmpty ? (stepTimes.first ?? 0) : later.reduce(0, +) / Double(later.count)
         print(String(format: "sampling: %@ s per step; mean after the first: %.3f s/step",
                      stepTimes.map { String(format: "%.3f", $0) }.joined(separator: ", "), perStep))
+        if let timed { BenchOpProfile.print(timed.report) }
         if !noDecode {
             let vae = try AutoencoderKL(checkpoint: file, configuration: config.vae)
             file.mapping.releaseResidentPages()

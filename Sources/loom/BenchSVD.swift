@@ -75,14 +75,17 @@ struct BenchSVD: AsyncParsableCommand {
         let settings = KSamplerSettings(seed: 42, steps: steps, cfg: cfg, sampler: .eulerAncestral, scheduler: .karras)
         var stepEnds: [Date] = []
         let samplingStart = Date()
-        let timed = TimedBackend(backend)
-        let samples = try KSamplerRun.sample(network: unet, sampling: .stableVideoDiffusion, positive: positive,
-                                             negative: negative, latent: latent, settings: settings,
-                                             cfgFunction: .linear(minCFG: 1), backend: timed,
-                                             progress: { _, _ in
-                                                 stepEnds.append(Date())
-                                                 if stepEnds.count < steps { timed.reset() }
-                                             })
+        // With --op-profile the sampler runs on a timing wrapper, reset at each step but the last.
+        let timed = opProfile ? TimedBackend(backend) : nil
+        func sample(_ backend: some Backend) throws -> Tensor {
+            try KSamplerRun.sample(network: unet, sampling: .stableVideoDiffusion, positive: positive, negative: negative,
+                                   latent: latent, settings: settings, cfgFunction: .linear(minCFG: 1), backend: backend,
+                                   progress: { _, _ in
+                                       stepEnds.append(Date())
+                                       if stepEnds.count < steps { timed?.reset() }
+                                   })
+        }
+        let samples = try timed.map(sample) ?? sample(backend)
         peaks.append(("sampling", BenchMemory.peakResidentBytes()))
         var stepTimes: [Double] = []
         var previous = samplingStart
@@ -98,7 +101,7 @@ struct BenchSVD: AsyncParsableCommand {
                      loaded.timeIntervalSince(start), encoded.timeIntervalSince(loaded), conditioned.timeIntervalSince(encoded)))
         print(String(format: "sampling: %@ s per step (each step: the UNet on %d latents)",
                      stepTimes.map { String(format: "%.3f", $0) }.joined(separator: ", "), 2 * frames))
-        if opProfile { BenchOpProfile.print(timed.report) }
+        if let timed { BenchOpProfile.print(timed.report) }
         if !noDecode {
             let decodeStart = Date()
             let decoded = vae.decode(samples, backend: backend)
