@@ -50,7 +50,7 @@ public struct CLIPHandle: Sendable {
         let cache = self.cache
         do {
             return try cache.value(for: cacheKey) {
-                let file = try cache.safetensorsForCLIP(source)
+                let file = try cache.mapping(source.file)
                 let encoder = try source.loadEncoder(from: file)
                 return (encoder, encoder.weightBytes)
             }

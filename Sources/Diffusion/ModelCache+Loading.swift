@@ -55,12 +55,4 @@ extension ModelCache {
             throw ModelLoadError(.unreadableFile, "not a readable safetensors file: \(error.message)", path: file.path)
         }
     }
-
-    /// The mapping a CLIP source reads: the cached checkpoint's for a checkpoint, else the bare file's.
-    func safetensorsForCLIP(_ source: CLIPSource) throws(ModelLoadError) -> SafetensorsFile {
-        if let loaded = lookup(Key(file: source.file, component: Component.checkpoint), as: LoadedCheckpoint.self) {
-            return loaded.safetensors
-        }
-        return try safetensors(source.file)
-    }
 }
