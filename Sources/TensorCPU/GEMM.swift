@@ -13,7 +13,7 @@ public enum GEMMBackend: Sendable, Hashable {
 }
 
 /// An elementwise step oneDNN's matmul applies to each result before writing it (after the bias).
-public enum MatmulPostOp {
+enum MatmulPostOp {
     /// GELU, erf form.
     case gelu
     /// Times the same element of a float32 matrix laid out like C (row stride `ld`).
@@ -136,12 +136,12 @@ extension CPUEngine {
         if case .multiply(_, let ld) = postOp {
             factorMD = try memoryDescriptor(cDims, strides: [batch == 1 ? m * ld : strideC, ld, 1])
         }
-        // The bias is one row broadcast over every batch item and row (added after alpha, before the sum).
-        let biasMD = try memoryDescriptor([1, 1, n], strides: [n, n, 1])
+        // The bias is one row broadcast over every batch item and row.
+        let biasMD = bias == nil ? nil : try memoryDescriptor([1, 1, n], strides: [n, n, 1])
         try runDNNL(key) { engine in
             var op = dnnl_matmul_desc_t()
-            var (aMD, bMD, cMD, biasMD) = (aMD, bMD, cMD, biasMD)
-            if bias != nil {
+            var (aMD, bMD, cMD) = (aMD, bMD, cMD)
+            if var biasMD {
                 try check(dnnl_matmul_desc_init(&op, &aMD, &bMD, &biasMD, &cMD), "dnnl_matmul_desc_init")
             } else {
                 try check(dnnl_matmul_desc_init(&op, &aMD, &bMD, nil, &cMD), "dnnl_matmul_desc_init")
@@ -171,7 +171,7 @@ extension CPUEngine {
             return try primitiveDescriptor(&op, engine: engine, attr: attr, "matmul pd")
         } args: { _ in
             var args = [(DNNL_ARG_SRC, aMD, a), (DNNL_ARG_WEIGHTS, bMD, b), (DNNL_ARG_DST, cMD, UnsafeRawPointer(c))]
-            if let bias { args.append((DNNL_ARG_BIAS, biasMD, UnsafeRawPointer(bias))) }
+            if let bias, let biasMD { args.append((DNNL_ARG_BIAS, biasMD, UnsafeRawPointer(bias))) }
             if case .multiply(let factor, _) = postOp {
                 // The first (or, after a sum, second) post-op's second source.
                 let index = Int32(beta != 0 ? 1 : 0)
@@ -198,12 +198,12 @@ extension CPUEngine {
         precondition(m >= 0 && n >= 0 && k >= 0 && batch >= 0, "gemmBFloat16: negative size")
         precondition(bias == nil || (alpha == 1 && beta == 0), "gemmBFloat16: a bias goes with alpha 1 and beta 0")
         guard m > 0, n > 0, batch > 0 else { return }
-        if let bias, k == 0 {
-            fillRows(c, rows: m, columns: n, ldc: ldc, batch: batch, strideC: strideC, with: bias)
-            return
-        }
         guard k > 0 else {
-            // Nothing to accumulate: C = beta · C.
+            // Nothing to accumulate: C = bias, or C = beta · C.
+            if let bias {
+                fillRows(c, rows: m, columns: n, ldc: ldc, batch: batch, strideC: strideC, with: bias)
+                return
+            }
             for item in 0..<batch {
                 for row in 0..<m {
                     let r = c + item * strideC + row * ldc
